@@ -1,0 +1,1 @@
+"""SQLAlchemy Core adapters for PostgreSQL (asyncpg) and SQLite (aiosqlite)."""

@@ -1,0 +1,61 @@
+"""Database errors translated into the application's language.
+
+Constraint violations are recognised by SQLSTATE (23505 unique, 23P01 exclusion, 23503
+foreign key) or SQLite's constraint error, then by constraint name: the exception class
+differs between SQLAlchemy versions and drivers, the state and the name do not.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+
+from appointments.application.errors import DatabaseUnavailable
+from appointments.domain.errors import (
+    DepartmentExists,
+    DepartmentNotEmpty,
+    DoctorUnavailable,
+    DomainError,
+    EmailTaken,
+    PatientUnavailable,
+    UsernameTaken,
+)
+
+CONSTRAINT_ERRORS: dict[str, type[DomainError]] = {
+    "uq_users_email_lower": EmailTaken,
+    "uq_users_username_lower": UsernameTaken,
+    "uq_departments_name_lower": DepartmentExists,
+    "ex_appointments_doctor_overlap": DoctorUnavailable,
+    "ex_appointments_patient_overlap": PatientUnavailable,
+    "fk_doctors_department_id_departments": DepartmentNotEmpty,
+}
+CONSTRAINT_STATES = {"23505", "23P01", "23503"}
+
+
+def sqlstate(error: DBAPIError) -> str | None:
+    orig = error.orig
+    for source in (orig, getattr(orig, "__cause__", None)):
+        state = getattr(source, "sqlstate", None) or getattr(source, "pgcode", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+def translate(error: BaseException) -> BaseException | None:
+    """The application error for a database error, or None to let it through."""
+    if isinstance(error, DBAPIError):
+        state = sqlstate(error)
+        is_constraint = state in CONSTRAINT_STATES or (
+            state is None and isinstance(error, IntegrityError)
+        )
+        if is_constraint:
+            message = str(error.orig)
+            for name, domain_error in CONSTRAINT_ERRORS.items():
+                if name in message:
+                    return domain_error()
+            return None
+        if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+            return DatabaseUnavailable()
+        return None
+    if isinstance(error, OSError | TimeoutError):
+        return DatabaseUnavailable()
+    return None

@@ -1,0 +1,152 @@
+"""The schema, as SQLAlchemy Core tables. Migrations are written from this metadata.
+
+PostgreSQL-only pieces that Core cannot express portably (the btree_gist exclusion
+constraints that forbid overlapping active appointments) live in the migrations.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Time,
+    Uuid,
+    func,
+)
+
+from appointments.adapters.sqlalchemy.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("username", String(50), nullable=False),
+    Column("full_name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("tokens_valid_after", UTCDateTime, nullable=True),
+    CheckConstraint("role IN ('ADMIN', 'DOCTOR', 'PATIENT')", name="role"),
+)
+Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
+Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
+Index("ix_users_created_at", users.c.created_at)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=True, unique=True),
+    Column("full_name", String(200), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("phone", String(50), nullable=True),
+    Column("date_of_birth", Date, nullable=True),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_patients_full_name", patients.c.full_name)
+
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(320), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("first_failed_at", UTCDateTime, nullable=False),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("description", Text, nullable=True),
+)
+Index("uq_departments_name_lower", func.lower(departments.c.name), unique=True)
+
+doctors = Table(
+    "doctors",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, unique=True),
+    Column("department_id", Uuid, ForeignKey("departments.id"), nullable=False, index=True),
+    Column("specialization", String(200), nullable=False),
+    Column("phone", String(50), nullable=True),
+    Column("is_active", Boolean, nullable=False, default=True),
+)
+
+weekly_intervals = Table(
+    "weekly_intervals",
+    metadata,
+    Column("doctor_id", Uuid, ForeignKey("doctors.id"), primary_key=True),
+    Column("weekday", SmallInteger, primary_key=True),
+    Column("starts", Time, primary_key=True),
+    Column("ends", Time, nullable=False),
+    CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+    CheckConstraint("ends > starts", name="ends_after_starts"),
+)
+
+time_off = Table(
+    "time_off",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("doctor_id", Uuid, ForeignKey("doctors.id"), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=True),
+    CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+)
+Index("ix_time_off_doctor_id_starts_at", time_off.c.doctor_id, time_off.c.starts_at)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("patient_id", Uuid, ForeignKey("patients.id"), nullable=False),
+    Column("doctor_id", Uuid, ForeignKey("doctors.id"), nullable=False),
+    Column("department_id", Uuid, ForeignKey("departments.id"), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("cancellation_reason", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+    CheckConstraint(
+        "status IN ('scheduled', 'confirmed', 'checked_in', 'completed', 'cancelled', 'no_show')",
+        name="status",
+    ),
+)
+Index("ix_appointments_doctor_id_starts_at", appointments.c.doctor_id, appointments.c.starts_at)
+Index("ix_appointments_patient_id_starts_at", appointments.c.patient_id, appointments.c.starts_at)
+Index("ix_appointments_starts_at", appointments.c.starts_at)

@@ -1,0 +1,179 @@
+"""Registration, login, token authentication, logout and password change."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from appointments.application.actor import Actor
+from appointments.application.errors import (
+    InvalidCredentials,
+    NotAuthenticated,
+    TooManyAttempts,
+    WrongCurrentPassword,
+)
+from appointments.application.ports import (
+    ClinicConfig,
+    Clock,
+    IssuedToken,
+    PasswordHasher,
+    TokenService,
+    UnitOfWork,
+)
+from appointments.application.users import (
+    NewUser,
+    PatientDetails,
+    add_patient_record,
+    create_user,
+)
+from appointments.domain.users import Role, User, check_password
+
+
+class RegisterPatient:
+    """Self-registration: a PATIENT user and its patient record, in one transaction."""
+
+    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
+        self._uow, self._hasher, self._clock = uow, hasher, clock
+
+    async def __call__(self, data: NewUser, details: PatientDetails) -> User:
+        async with self._uow as uow:
+            user = await create_user(uow, self._hasher, self._clock, data, Role.PATIENT)
+            await add_patient_record(uow, user, details)
+            await uow.commit()
+            return user
+
+
+class Login:
+    """Password login with a throttle shared by every worker (it lives in the database).
+
+    The slow hash runs between two short transactions, so no connection is held while
+    it computes."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        hasher: PasswordHasher,
+        tokens: TokenService,
+        clock: Clock,
+        config: ClinicConfig,
+    ) -> None:
+        self._uow, self._hasher, self._tokens, self._clock = uow, hasher, tokens, clock
+        self._max_failures = config.login_max_failures
+        self._window = timedelta(seconds=config.login_window_seconds)
+
+    async def __call__(self, login: str, password: str) -> IssuedToken:
+        key = login.strip().lower()
+        now = self._clock.now()
+        async with self._uow as uow:
+            failures = await uow.login_failures.get(key)
+            if failures and failures.count >= self._max_failures:
+                retry_at = failures.first_failed_at + self._window
+                if retry_at > now:
+                    raise TooManyAttempts(math.ceil((retry_at - now).total_seconds()))
+            user = await uow.users.find_by_login(key)
+        matches, new_hash = await self._hasher.verify(
+            password, user.password_hash if user else None
+        )
+        async with self._uow as uow:
+            if user is None or not matches or not user.is_active:
+                await uow.login_failures.record(key, now, now - self._window)
+                await uow.commit()
+                raise InvalidCredentials()
+            if failures:
+                await uow.login_failures.clear(key)
+            if new_hash:
+                user.password_hash = new_hash
+                await uow.users.save(user)
+            await uow.commit()
+        return self._tokens.issue(user, now)
+
+
+class Authenticate:
+    """Bearer token -> Actor. The token is only a key: the user row decides (active? role?
+    revoked?), read fresh on every request so revocation holds across all workers."""
+
+    def __init__(self, uow: UnitOfWork, tokens: TokenService) -> None:
+        self._uow, self._tokens = uow, tokens
+
+    async def __call__(self, token: str) -> Actor:
+        claims = self._tokens.decode(token)
+        async with self._uow as uow:
+            principal = await uow.users.load_principal(claims.user_id, claims.jti)
+        if principal is None or principal.token_revoked or not principal.user.is_active:
+            raise NotAuthenticated()
+        valid_after = principal.user.tokens_valid_after
+        if valid_after is not None and claims.issued_at < valid_after:
+            raise NotAuthenticated()
+        return Actor(
+            user_id=principal.user.id,
+            role=principal.user.role,
+            patient_id=principal.patient_id,
+            doctor_id=principal.doctor_id,
+            claims=claims,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    user: User
+    patient_id: UUID | None
+    doctor_id: UUID | None
+
+
+class GetMe:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def __call__(self, actor: Actor) -> Me:
+        async with self._uow as uow:
+            user = await uow.users.get(actor.user_id)
+        if user is None:
+            raise NotAuthenticated()
+        return Me(user, actor.patient_id, actor.doctor_id)
+
+
+class Logout:
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow, self._clock = uow, clock
+
+    async def __call__(self, actor: Actor) -> None:
+        if actor.claims is None:
+            raise NotAuthenticated()
+        async with self._uow as uow:
+            await uow.revoked_tokens.purge_expired(self._clock.now())
+            await uow.revoked_tokens.add(actor.claims.jti, actor.claims.expires_at)
+            await uow.commit()
+
+
+class ChangePassword:
+    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
+        self._uow, self._hasher, self._clock = uow, hasher, clock
+
+    async def __call__(self, actor: Actor, current_password: str, new_password: str) -> None:
+        async with self._uow as uow:
+            user = await uow.users.get(actor.user_id)
+            if user is None:
+                raise NotAuthenticated()
+            matches, _ = await self._hasher.verify(current_password, user.password_hash)
+            if not matches:
+                raise WrongCurrentPassword()
+            user.password_hash = await self._hasher.hash(check_password(new_password))
+            user.revoke_tokens(self._clock.now())
+            await uow.users.save(user)
+            await uow.commit()
+
+
+class ProvisionAdmin:
+    """Create an ADMIN from the operator's console (`appointments create-admin`): the
+    console is trusted, so no actor is needed; this is how the first admin appears."""
+
+    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
+        self._uow, self._hasher, self._clock = uow, hasher, clock
+
+    async def __call__(self, data: NewUser) -> User:
+        async with self._uow as uow:
+            user = await create_user(uow, self._hasher, self._clock, data, Role.ADMIN)
+            await uow.commit()
+            return user

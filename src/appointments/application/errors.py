@@ -1,0 +1,59 @@
+"""Errors raised by use-cases beyond the domain's own (see domain/errors.py)."""
+
+from __future__ import annotations
+
+from appointments.domain.errors import DomainError, RuleViolation
+
+
+class NotAuthenticated(DomainError):
+    """Missing, invalid, expired or revoked credentials (HTTP 401)."""
+
+    code = "not_authenticated"
+    default_detail = "Not authenticated."
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    default_detail = "Incorrect username or password."
+
+
+class Forbidden(DomainError):
+    """Authenticated, but the role may not use this operation (HTTP 403)."""
+
+    code = "forbidden"
+    default_detail = "Your role may not do this."
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed logins (HTTP 429); `retry_after` is in whole seconds."""
+
+    code = "too_many_attempts"
+    default_detail = "Too many failed login attempts. Try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
+class DatabaseUnavailable(DomainError):
+    """The database does not answer (HTTP 503)."""
+
+    code = "database_unavailable"
+    default_detail = "The database is unavailable. Try again shortly."
+
+
+class WrongCurrentPassword(RuleViolation):
+    code = "invalid_credentials"
+    default_detail = "The current password is wrong."
+
+
+class RangeTooLong(RuleViolation):
+    code = "range_too_long"
+    default_detail = "The date range is too long."
+
+
+class FieldNotAllowed(RuleViolation):
+    """A field this caller may not set was sent: refused, never silently applied."""
+
+    code = "field_not_allowed"
+    default_detail = "You may not change one of the fields sent."

@@ -1,0 +1,112 @@
+"""The composition root: the only place that names concrete adapters.
+
+Engine and stateless services are Singletons (one per process); the unit of work and the
+use-cases are Factories, so every request gets a fresh transaction. Tests override
+providers (`container.uow.override(...)`) instead of patching.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from appointments.adapters.clock import SystemClock
+from appointments.adapters.security import JwtTokenService, PasslibPasswordHasher
+from appointments.adapters.sqlalchemy.engine import create_engine
+from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
+from appointments.application import (
+    appointments,
+    auth,
+    departments,
+    doctors,
+    patients,
+    stats,
+    users,
+)
+from appointments.application.ports import ClinicConfig
+from appointments.settings import Settings
+
+
+def _token_service(settings: Settings) -> JwtTokenService:
+    return JwtTokenService(
+        settings.secret_key.get_secret_value(), settings.access_token_expire_minutes
+    )
+
+
+def _password_hasher(settings: Settings) -> PasslibPasswordHasher:
+    return PasslibPasswordHasher(
+        memory_kib=settings.password_hash_memory_kib,
+        time_cost=settings.password_hash_time_cost,
+        max_concurrent=settings.password_hash_concurrency,
+    )
+
+
+def _clinic(settings: Settings) -> ClinicConfig:
+    return ClinicConfig(
+        timezone=settings.clinic_timezone,
+        login_max_failures=settings.login_max_failures,
+        login_window_seconds=settings.login_window_seconds,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Singleton(Settings)
+
+    engine = providers.Singleton(
+        create_engine, url=settings.provided.database_url, pool_size=settings.provided.db_pool_size
+    )
+    clock = providers.Singleton(SystemClock)
+    hasher = providers.Singleton(_password_hasher, settings)
+    tokens = providers.Singleton(_token_service, settings)
+    clinic = providers.Singleton(_clinic, settings)
+
+    uow = providers.Factory(SqlUnitOfWork, engine=engine)
+
+    # identity
+    register_patient = providers.Factory(auth.RegisterPatient, uow, hasher, clock)
+    login = providers.Factory(auth.Login, uow, hasher, tokens, clock, clinic)
+    authenticate = providers.Factory(auth.Authenticate, uow, tokens)
+    get_me = providers.Factory(auth.GetMe, uow)
+    logout = providers.Factory(auth.Logout, uow, clock)
+    change_password = providers.Factory(auth.ChangePassword, uow, hasher, clock)
+    provision_admin = providers.Factory(auth.ProvisionAdmin, uow, hasher, clock)
+
+    # admin
+    list_users = providers.Factory(users.ListUsers, uow)
+    create_user = providers.Factory(users.CreateUser, uow, hasher, clock)
+    get_user = providers.Factory(users.GetUser, uow)
+    update_user = providers.Factory(users.UpdateUser, uow, hasher, clock)
+    deactivate_user = providers.Factory(users.DeactivateUser, uow, clock)
+    dashboard_stats = providers.Factory(stats.GetDashboardStats, uow, clock, clinic)
+
+    # departments
+    list_departments = providers.Factory(departments.ListDepartments, uow)
+    get_department = providers.Factory(departments.GetDepartment, uow)
+    create_department = providers.Factory(departments.CreateDepartment, uow)
+    update_department = providers.Factory(departments.UpdateDepartment, uow)
+    delete_department = providers.Factory(departments.DeleteDepartment, uow)
+
+    # doctors
+    list_doctors = providers.Factory(doctors.ListDoctors, uow)
+    get_doctor = providers.Factory(doctors.GetDoctor, uow)
+    create_doctor = providers.Factory(doctors.CreateDoctor, uow, hasher, clock)
+    update_doctor = providers.Factory(doctors.UpdateDoctor, uow)
+    deactivate_doctor = providers.Factory(doctors.DeactivateDoctor, uow, clock)
+    get_schedule = providers.Factory(doctors.GetSchedule, uow, clock, clinic)
+    set_schedule = providers.Factory(doctors.SetSchedule, uow, clinic)
+    add_time_off = providers.Factory(doctors.AddTimeOff, uow)
+    delete_time_off = providers.Factory(doctors.DeleteTimeOff, uow)
+    get_availability = providers.Factory(doctors.GetAvailability, uow, clock, clinic)
+
+    # patients
+    list_patients = providers.Factory(patients.ListPatients, uow)
+    get_patient = providers.Factory(patients.GetPatient, uow)
+    create_patient = providers.Factory(patients.CreatePatient, uow, clock)
+    update_patient = providers.Factory(patients.UpdatePatient, uow)
+    deactivate_patient = providers.Factory(patients.DeactivatePatient, uow, clock)
+
+    # appointments
+    book_appointment = providers.Factory(appointments.BookAppointment, uow, clock, clinic)
+    get_appointment = providers.Factory(appointments.GetAppointment, uow)
+    list_appointments = providers.Factory(appointments.ListAppointments, uow, clinic)
+    update_appointment = providers.Factory(appointments.UpdateAppointment, uow, clock, clinic)
+    change_status = providers.Factory(appointments.ChangeStatus, uow, clock)

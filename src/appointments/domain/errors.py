@@ -1,0 +1,101 @@
+"""Domain errors. Each carries a stable machine-readable `code` that clients can switch on.
+
+The category base classes (Conflict, RuleViolation, ...) tell the edge which status to use,
+so adding an error never means touching the HTTP layer.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code: str = "domain_error"
+    default_detail: str = "The request breaks a rule of the clinic."
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        super().__init__(self.detail)
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (HTTP 409)."""
+
+
+class RuleViolation(DomainError):
+    """The input is well-formed but breaks a domain rule (HTTP 422)."""
+
+
+class NotFound(DomainError):
+    """Unknown id, or an object the caller may not see (HTTP 404: never reveal existence)."""
+
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    default_detail = "A user with this email already exists."
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    default_detail = "A user with this username already exists."
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+    default_detail = "This would leave the clinic without an active administrator."
+
+
+class DepartmentExists(Conflict):
+    code = "department_exists"
+    default_detail = "A department with this name already exists."
+
+
+class DepartmentNotEmpty(Conflict):
+    code = "department_not_empty"
+    default_detail = "The department still has doctors."
+
+
+class DoctorUnavailable(Conflict):
+    code = "doctor_unavailable"
+    default_detail = "The doctor already has an appointment at that time."
+
+
+class PatientUnavailable(Conflict):
+    code = "patient_unavailable"
+    default_detail = "The patient already has an appointment at that time."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_detail = "The appointment cannot make that move from its current status."
+
+
+class InvalidDuration(RuleViolation):
+    code = "invalid_duration"
+    default_detail = "An appointment lasts from 5 minutes to 8 hours and ends after it starts."
+
+
+class InThePast(RuleViolation):
+    code = "in_the_past"
+    default_detail = "The appointment must start in the future."
+
+
+class OutsideSchedule(RuleViolation):
+    code = "outside_schedule"
+    default_detail = "The time is outside the doctor's working hours or during their time off."
+
+
+class InactiveParty(RuleViolation):
+    code = "inactive_party"
+    default_detail = "The doctor or the patient is not active."
+
+
+class InvalidSchedule(RuleViolation):
+    code = "invalid_schedule"
+    default_detail = "The schedule is invalid."
+
+
+class InvalidValue(RuleViolation):
+    code = "invalid_value"
+    default_detail = "A value is invalid."

@@ -1,0 +1,1 @@
+"""Edges that translate HTTP and the command line into use-case calls."""

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from appointments.application import stats, users
+from appointments.application.ports import UserFilter
+from appointments.domain.users import Role
+from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
+from appointments.entrypoints.api.schemas.appointments import (
+    AppointmentsStats,
+    DashboardOut,
+    UsersStats,
+)
+from appointments.entrypoints.api.schemas.common import PageOut, errors, page_out
+from appointments.entrypoints.api.schemas.users import (
+    AdminUserCreateIn,
+    AdminUserPatchIn,
+    UserOut,
+)
+
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=errors(401, 403, 422, 503))
+
+
+@router.get("/dashboard/stats", response_model=DashboardOut)
+async def dashboard(
+    actor: CurrentActor,
+    get_stats: Annotated[stats.GetDashboardStats, Depends(use("dashboard_stats"))],
+) -> DashboardOut:
+    found = await get_stats(actor)
+    return DashboardOut(
+        users=UsersStats(
+            total=found.users_total,
+            active=found.users_active,
+            by_role={role.value: n for role, n in found.users_by_role.items()},
+        ),
+        departments=found.departments,
+        doctors=found.doctors,
+        patients=found.patients,
+        appointments=AppointmentsStats(
+            total=found.appointments_total,
+            by_status={s.value: n for s, n in found.appointments_by_status.items()},
+            today=found.appointments_today,
+            upcoming_7_days=found.appointments_next_7_days,
+        ),
+    )
+
+
+@router.get("/users", response_model=PageOut[UserOut])
+async def list_users(
+    actor: CurrentActor,
+    page: Pagination,
+    list_users: Annotated[users.ListUsers, Depends(use("list_users"))],
+    role: Role | None = None,
+    is_active: bool | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> PageOut[UserOut]:
+    found = await list_users(actor, UserFilter(role=role, is_active=is_active, q=q), page)
+    return page_out(UserOut, found)
+
+
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=errors(409),
+)
+async def create_user(
+    body: AdminUserCreateIn,
+    actor: CurrentActor,
+    create: Annotated[users.CreateUser, Depends(use("create_user"))],
+) -> UserOut:
+    data = users.NewUser(body.email, body.username, body.full_name, body.password)
+    return UserOut.model_validate(await create(actor, data, body.role))
+
+
+@router.get("/users/{user_id}", response_model=UserOut, responses=errors(404))
+async def get_user(
+    user_id: UUID,
+    actor: CurrentActor,
+    get: Annotated[users.GetUser, Depends(use("get_user"))],
+) -> UserOut:
+    return UserOut.model_validate(await get(actor, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, responses=errors(404, 409))
+async def update_user(
+    user_id: UUID,
+    body: AdminUserPatchIn,
+    actor: CurrentActor,
+    update: Annotated[users.UpdateUser, Depends(use("update_user"))],
+) -> UserOut:
+    changes = users.UserChanges(
+        full_name=body.full_name, role=body.role, is_active=body.is_active, password=body.password
+    )
+    return UserOut.model_validate(await update(actor, user_id, changes))
+
+
+@router.delete(
+    "/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409)
+)
+async def deactivate_user(
+    user_id: UUID,
+    actor: CurrentActor,
+    deactivate: Annotated[users.DeactivateUser, Depends(use("deactivate_user"))],
+) -> Response:
+    await deactivate(actor, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

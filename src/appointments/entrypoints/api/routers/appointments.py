@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Response, status
+
+from appointments.application import appointments as uc
+from appointments.domain.appointments import Status
+from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
+from appointments.entrypoints.api.schemas.appointments import (
+    AppointmentIn,
+    AppointmentOut,
+    AppointmentPatchIn,
+    CancelIn,
+)
+from appointments.entrypoints.api.schemas.common import PageOut, errors, page_out
+
+router = APIRouter(
+    prefix="/api/appointments", tags=["appointments"], responses=errors(401, 422, 503)
+)
+ChangeStatus = Annotated[uc.ChangeStatus, Depends(use("change_status"))]
+
+
+@router.get("", response_model=PageOut[AppointmentOut])
+async def list_appointments(
+    actor: CurrentActor,
+    page: Pagination,
+    list_appointments: Annotated[uc.ListAppointments, Depends(use("list_appointments"))],
+    doctor_id: UUID | None = None,
+    patient_id: UUID | None = None,
+    status: Status | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> PageOut[AppointmentOut]:
+    """Ordered by start. Admins see all; doctors and patients their own."""
+    query = uc.AppointmentQuery(doctor_id, patient_id, status, date_from, date_to)
+    return page_out(AppointmentOut, await list_appointments(actor, query, page))
+
+
+@router.get("/{appointment_id}", response_model=AppointmentOut, responses=errors(404))
+async def get_appointment(
+    appointment_id: UUID,
+    actor: CurrentActor,
+    get: Annotated[uc.GetAppointment, Depends(use("get_appointment"))],
+) -> AppointmentOut:
+    return AppointmentOut.model_validate(await get(actor, appointment_id))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AppointmentOut,
+    responses=errors(403, 404, 409),
+)
+async def book(
+    body: AppointmentIn,
+    actor: CurrentActor,
+    book: Annotated[uc.BookAppointment, Depends(use("book_appointment"))],
+) -> AppointmentOut:
+    """Give `ends_at` or `duration_minutes` (default 30)."""
+    request = uc.BookingRequest(
+        doctor_id=body.doctor_id,
+        starts_at=body.starts_at,
+        patient_id=body.patient_id,
+        ends_at=body.ends_at,
+        duration_minutes=body.duration_minutes,
+        reason=body.reason,
+    )
+    return AppointmentOut.model_validate(await book(actor, request))
+
+
+@router.patch("/{appointment_id}", response_model=AppointmentOut, responses=errors(403, 404, 409))
+async def update_appointment(
+    appointment_id: UUID,
+    body: AppointmentPatchIn,
+    actor: CurrentActor,
+    update: Annotated[uc.UpdateAppointment, Depends(use("update_appointment"))],
+) -> AppointmentOut:
+    """Reschedule (`starts_at`, optional `ends_at`), `reason`, `notes` (doctor, admin)."""
+    changes = uc.AppointmentChanges(
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        duration_minutes=body.duration_minutes,
+        reason=body.reason,
+        notes=body.notes,
+        sent=frozenset(body.model_fields_set),
+    )
+    return AppointmentOut.model_validate(await update(actor, appointment_id, changes))
+
+
+def _status_route(action: uc.Action) -> None:
+    async def move(
+        appointment_id: UUID, actor: CurrentActor, change: ChangeStatus
+    ) -> AppointmentOut:
+        return AppointmentOut.model_validate(await change(actor, appointment_id, action))
+
+    move.__name__ = action.value.replace("-", "_")
+    router.post(
+        f"/{{appointment_id}}/{action.value}",
+        response_model=AppointmentOut,
+        responses=errors(403, 404, 409),
+        summary=action.value.replace("-", " ").capitalize(),
+    )(move)
+
+
+for _action in (uc.Action.CONFIRM, uc.Action.CHECK_IN, uc.Action.COMPLETE, uc.Action.NO_SHOW):
+    _status_route(_action)
+
+
+@router.post("/{appointment_id}/cancel", response_model=AppointmentOut, responses=errors(404, 409))
+async def cancel(
+    appointment_id: UUID,
+    actor: CurrentActor,
+    change: ChangeStatus,
+    body: Annotated[CancelIn | None, Body()] = None,
+) -> AppointmentOut:
+    reason = body.reason if body else None
+    return AppointmentOut.model_validate(
+        await change(actor, appointment_id, uc.Action.CANCEL, reason)
+    )
+
+
+@router.delete(
+    "/{appointment_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409)
+)
+async def delete(appointment_id: UUID, actor: CurrentActor, change: ChangeStatus) -> Response:
+    """Same as cancel: records are never destroyed."""
+    await change(actor, appointment_id, uc.Action.CANCEL)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

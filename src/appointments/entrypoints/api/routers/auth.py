@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from appointments.application import auth
+from appointments.application.users import NewUser, PatientDetails
+from appointments.entrypoints.api.dependencies import CurrentActor, use
+from appointments.entrypoints.api.schemas.common import AUTH_ERRORS, errors
+from appointments.entrypoints.api.schemas.users import (
+    LoginIn,
+    MeOut,
+    PasswordChangeIn,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+)
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+LOGIN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": {"type": "string", "minLength": 1, "maxLength": 320},
+                        "password": {"type": "string", "minLength": 1, "maxLength": 1024},
+                        "grant_type": {"type": "string", "enum": ["password"]},
+                        "scope": {"type": "string"},
+                        "client_id": {"type": "string"},
+                        "client_secret": {"type": "string"},
+                    },
+                }
+            },
+            "application/json": {"schema": LoginIn.model_json_schema()},
+        },
+    }
+}
+OAUTH2_FORM_EXTRAS = {"grant_type", "scope", "client_id", "client_secret"}
+
+
+async def _login_form(request: Request) -> LoginIn:
+    """Read the OAuth2 password form or a JSON body into one model."""
+    try:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            return LoginIn.model_validate_json(await request.body())
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if k not in OAUTH2_FORM_EXTRAS}
+        return LoginIn.model_validate(fields)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors(include_input=False)) from None
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=errors(409, 422),
+)
+async def register(
+    body: RegisterIn,
+    register: Annotated[auth.RegisterPatient, Depends(use("register_patient"))],
+) -> UserOut:
+    """Create a PATIENT login and its patient record."""
+    user = await register(
+        NewUser(body.email, body.username, body.full_name, body.password),
+        PatientDetails(body.phone, body.date_of_birth),
+    )
+    return UserOut.model_validate(user)
+
+
+@router.post(
+    "/login", response_model=TokenOut, openapi_extra=LOGIN_BODY, responses=errors(401, 422, 429)
+)
+async def login(
+    credentials: Annotated[LoginIn, Depends(_login_form)],
+    login: Annotated[auth.Login, Depends(use("login"))],
+) -> TokenOut:
+    """Username or email, and password (OAuth2 form or JSON)."""
+    issued = await login(credentials.username, credentials.password)
+    return TokenOut(access_token=issued.token, expires_in=issued.expires_in)
+
+
+@router.get("/me", response_model=MeOut, responses=errors(*AUTH_ERRORS))
+async def me(actor: CurrentActor, get_me: Annotated[auth.GetMe, Depends(use("get_me"))]) -> MeOut:
+    found = await get_me(actor)
+    return MeOut.model_validate(
+        {
+            **UserOut.model_validate(found.user).model_dump(),
+            "patient_id": found.patient_id,
+            "doctor_id": found.doctor_id,
+        }
+    )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=errors(*AUTH_ERRORS))
+async def logout(
+    actor: CurrentActor, logout: Annotated[auth.Logout, Depends(use("logout"))]
+) -> Response:
+    """Revoke the presented token everywhere until it expires."""
+    await logout(actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=errors(*AUTH_ERRORS))
+async def change_password(
+    body: PasswordChangeIn,
+    actor: CurrentActor,
+    change: Annotated[auth.ChangePassword, Depends(use("change_password"))],
+) -> Response:
+    """Change the password; every token issued before is revoked."""
+    await change(actor, body.current_password, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

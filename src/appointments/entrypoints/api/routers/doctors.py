@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from appointments.application import doctors as uc
+from appointments.application.ports import DoctorFilter
+from appointments.application.users import NewUser
+from appointments.domain.schedule import WeeklyInterval
+from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
+from appointments.entrypoints.api.schemas.clinic import (
+    AvailabilityOut,
+    DoctorIn,
+    DoctorOut,
+    DoctorPatchIn,
+    ScheduleIn,
+    ScheduleOut,
+    SlotOut,
+    TimeOffIn,
+    TimeOffOut,
+    WeeklyIntervalIO,
+)
+from appointments.entrypoints.api.schemas.common import PageOut, errors, page_out
+
+router = APIRouter(prefix="/api/doctors", tags=["doctors"], responses=errors(401, 422, 503))
+
+
+def _schedule_out(found: uc.DoctorSchedule) -> ScheduleOut:
+    return ScheduleOut(
+        timezone=found.timezone,
+        weekly=[
+            WeeklyIntervalIO(weekday=i.weekday, start=f"{i.start:%H:%M}", end=f"{i.end:%H:%M}")
+            for i in found.weekly.intervals
+        ],
+        time_off=[TimeOffOut.model_validate(t) for t in found.time_off],
+    )
+
+
+@router.get("", response_model=PageOut[DoctorOut])
+async def list_doctors(
+    actor: CurrentActor,
+    page: Pagination,
+    list_doctors: Annotated[uc.ListDoctors, Depends(use("list_doctors"))],
+    department_id: UUID | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    is_active: bool = True,
+) -> PageOut[DoctorOut]:
+    filters = DoctorFilter(department_id=department_id, q=q, is_active=is_active)
+    return page_out(DoctorOut, await list_doctors(actor, filters, page))
+
+
+@router.get("/{doctor_id}", response_model=DoctorOut, responses=errors(404))
+async def get_doctor(
+    doctor_id: UUID,
+    actor: CurrentActor,
+    get: Annotated[uc.GetDoctor, Depends(use("get_doctor"))],
+) -> DoctorOut:
+    return DoctorOut.model_validate(await get(actor, doctor_id))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DoctorOut,
+    responses=errors(403, 409),
+)
+async def create_doctor(
+    body: DoctorIn,
+    actor: CurrentActor,
+    create: Annotated[uc.CreateDoctor, Depends(use("create_doctor"))],
+) -> DoctorOut:
+    doctor = await create(
+        actor,
+        NewUser(body.email, body.username, body.full_name, body.password),
+        body.department_id,
+        body.specialization,
+        body.phone,
+    )
+    return DoctorOut.model_validate(doctor)
+
+
+@router.patch("/{doctor_id}", response_model=DoctorOut, responses=errors(403, 404))
+async def update_doctor(
+    doctor_id: UUID,
+    body: DoctorPatchIn,
+    actor: CurrentActor,
+    update: Annotated[uc.UpdateDoctor, Depends(use("update_doctor"))],
+) -> DoctorOut:
+    return DoctorOut.model_validate(await update(actor, doctor_id, uc.DoctorChanges(body.sent())))
+
+
+@router.delete("/{doctor_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403, 404))
+async def deactivate_doctor(
+    doctor_id: UUID,
+    actor: CurrentActor,
+    deactivate: Annotated[uc.DeactivateDoctor, Depends(use("deactivate_doctor"))],
+) -> Response:
+    """Deactivate doctor and login; their future active appointments are cancelled."""
+    await deactivate(actor, doctor_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{doctor_id}/schedule", response_model=ScheduleOut, responses=errors(404))
+async def get_schedule(
+    doctor_id: UUID,
+    actor: CurrentActor,
+    get: Annotated[uc.GetSchedule, Depends(use("get_schedule"))],
+) -> ScheduleOut:
+    return _schedule_out(await get(actor, doctor_id))
+
+
+@router.put("/{doctor_id}/schedule", response_model=ScheduleOut, responses=errors(403, 404))
+async def set_schedule(
+    doctor_id: UUID,
+    body: ScheduleIn,
+    actor: CurrentActor,
+    put: Annotated[uc.SetSchedule, Depends(use("set_schedule"))],
+) -> ScheduleOut:
+    intervals = [
+        WeeklyInterval(i.weekday, time.fromisoformat(i.start), time.fromisoformat(i.end))
+        for i in body.weekly
+    ]
+    return _schedule_out(await put(actor, doctor_id, intervals))
+
+
+@router.post(
+    "/{doctor_id}/time-off",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TimeOffOut,
+    responses=errors(403, 404),
+)
+async def add_time_off(
+    doctor_id: UUID,
+    body: TimeOffIn,
+    actor: CurrentActor,
+    add: Annotated[uc.AddTimeOff, Depends(use("add_time_off"))],
+) -> TimeOffOut:
+    found = await add(actor, doctor_id, body.starts_at, body.ends_at, body.reason)
+    return TimeOffOut.model_validate(found)
+
+
+@router.delete(
+    "/{doctor_id}/time-off/{time_off_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(403, 404),
+)
+async def delete_time_off(
+    doctor_id: UUID,
+    time_off_id: UUID,
+    actor: CurrentActor,
+    delete: Annotated[uc.DeleteTimeOff, Depends(use("delete_time_off"))],
+) -> Response:
+    await delete(actor, doctor_id, time_off_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{doctor_id}/availability", response_model=AvailabilityOut, responses=errors(404))
+async def availability(
+    doctor_id: UUID,
+    actor: CurrentActor,
+    get: Annotated[uc.GetAvailability, Depends(use("get_availability"))],
+    date_from: date,
+    date_to: date,
+    duration_minutes: Annotated[int, Query(ge=5, le=480)] = 30,
+) -> AvailabilityOut:
+    """Bookable slots (UTC), stepping by `duration_minutes` from each working interval's
+    start; at most 31 days."""
+    found = await get(actor, doctor_id, date_from, date_to, duration_minutes)
+    return AvailabilityOut(
+        doctor_id=found.doctor_id,
+        timezone=found.timezone,
+        slots=[SlotOut(starts_at=s.start, ends_at=s.end) for s in found.slots],
+    )

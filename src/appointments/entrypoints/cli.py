@@ -1,0 +1,116 @@
+"""`appointments serve | create-admin` (also `python -m appointments`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from appointments.adapters.sqlalchemy.engine import is_sqlite
+from appointments.application.users import NewUser
+from appointments.container import Container
+from appointments.domain.errors import DomainError
+from appointments.entrypoints import migrations
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="appointments", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the API server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    admin = commands.add_parser("create-admin", help="create an ADMIN user")
+    admin.add_argument("--username")
+    admin.add_argument("--email")
+    admin.add_argument("--full-name")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    return parser
+
+
+def serve(host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    url = Container().settings().database_url
+    if is_sqlite(url):
+        migrations.upgrade(url)  # the embedded database migrates itself
+    else:
+        try:
+            pending = asyncio.run(migrations.pending_heads(url))
+        except (OSError, Exception) as error:
+            print(f"error: cannot reach the database: {error}", file=sys.stderr)
+            return 1
+        if pending:
+            print(
+                "error: the database schema is behind this version of the application; "
+                "run `alembic upgrade head` from the repository root first.",
+                file=sys.stderr,
+            )
+            return 1
+    uvicorn.run(
+        "appointments.entrypoints.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def _ask(value: str | None, prompt: str) -> str:
+    return value if value is not None else input(prompt).strip()
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password (again): "):
+        raise SystemExit("error: the passwords do not match")
+    return first
+
+
+def create_admin(args: argparse.Namespace) -> int:
+    interactive = not args.password_stdin
+    data = NewUser(
+        email=_ask(args.email, "Email: ") if interactive or args.email else "",
+        username=_ask(args.username, "Username: ") if interactive or args.username else "",
+        full_name=_ask(args.full_name, "Full name: ") if interactive or args.full_name else "",
+        password=_password(args.password_stdin),
+    )
+    container = Container()
+    url = container.settings().database_url
+    if is_sqlite(url):
+        migrations.upgrade(url)
+
+    async def run() -> None:
+        try:
+            await container.provision_admin()(data)
+        finally:
+            await container.engine().dispose()
+
+    try:
+        asyncio.run(run())
+    except DomainError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    print(f"Created admin {data.username!r}.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args.host, args.port, args.workers)
+    return create_admin(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Settings from the environment or `.env` (see .env.example for every one)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./appointments.db"
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    access_token_expire_minutes: int = Field(30, ge=1, le=24 * 60)
+    cors_origins: Annotated[list[str], NoDecode] = []
+    clinic_timezone: str = "UTC"
+
+    # Operational knobs with safe defaults (documented in .env.example).
+    db_pool_size: int = Field(10, ge=1, le=200)
+    password_hash_memory_kib: int = Field(19456, ge=1024)
+    password_hash_time_cost: int = Field(2, ge=1)
+    password_hash_concurrency: int = Field(4, ge=1)
+    login_max_failures: int = Field(5, ge=1)
+    login_window_seconds: int = Field(900, ge=1)
+    max_request_bytes: int = Field(1_048_576, ge=1024)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"CLINIC_TIMEZONE {value!r} is not an IANA time zone") from error
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_in_production(self) -> Settings:
+        if self.environment == "production":
+            secret = self.secret_key.get_secret_value()
+            if secret == DEVELOPMENT_SECRET or len(secret) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters when ENVIRONMENT=production "
+                    '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+                )
+        return self
