@@ -22,13 +22,13 @@ from appointments.application import (
     stats,
     users,
 )
-from appointments.application.ports import ClinicConfig
+from appointments.application.ports import ClinicConfig, Clock
 from appointments.settings import Settings
 
 
-def _token_service(settings: Settings) -> JwtTokenService:
+def _token_service(settings: Settings, clock: Clock) -> JwtTokenService:
     return JwtTokenService(
-        settings.secret_key.get_secret_value(), settings.access_token_expire_minutes
+        settings.secret_key.get_secret_value(), settings.access_token_expire_minutes, clock
     )
 
 
@@ -56,7 +56,7 @@ class Container(containers.DeclarativeContainer):
     )
     clock = providers.Singleton(SystemClock)
     hasher = providers.Singleton(_password_hasher, settings)
-    tokens = providers.Singleton(_token_service, settings)
+    tokens = providers.Singleton(_token_service, settings, clock)
     clinic = providers.Singleton(_clinic, settings)
 
     uow = providers.Factory(SqlUnitOfWork, engine=engine)
