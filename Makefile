@@ -42,5 +42,13 @@ lock:
 	.lock-venv/bin/python -m pip freeze --exclude-editable | sort > requirements.lock
 	rm -rf .lock-venv
 
+# Longer contract fuzzing against a served instance on PostgreSQL (not part of `make test`).
+fuzz: $(STAMP)
+	bash bench/fuzz.sh
+
+# Load benchmarks against the real server on PostgreSQL; prints JSON (see bench/README.md).
+bench: $(STAMP)
+	bash bench/run.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
