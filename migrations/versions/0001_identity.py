@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("first_failed_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_login_failures"),
     )
+    op.create_index("ix_login_failures_first_failed_at", "login_failures", ["first_failed_at"])
 
 
 def downgrade() -> None:

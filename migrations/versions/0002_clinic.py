@@ -26,7 +26,9 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_departments"),
     )
-    op.create_index("uq_departments_name_lower", "departments", [sa.text("lower(name)")], unique=True)
+    op.create_index(
+        "uq_departments_name_lower", "departments", [sa.text("lower(name)")], unique=True
+    )
 
     op.create_table(
         "doctors",
@@ -53,7 +55,9 @@ def upgrade() -> None:
         sa.Column("ends", sa.Time(), nullable=False),
         sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
         sa.CheckConstraint("ends > starts", name="ends_after_starts"),
-        sa.ForeignKeyConstraint(["doctor_id"], ["doctors.id"], name="fk_weekly_intervals_doctor_id_doctors"),
+        sa.ForeignKeyConstraint(
+            ["doctor_id"], ["doctors.id"], name="fk_weekly_intervals_doctor_id_doctors"
+        ),
         sa.PrimaryKeyConstraint("doctor_id", "weekday", "starts", name="pk_weekly_intervals"),
     )
 
@@ -65,7 +69,9 @@ def upgrade() -> None:
         sa.Column("ends_at", UTCDateTime(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
-        sa.ForeignKeyConstraint(["doctor_id"], ["doctors.id"], name="fk_time_off_doctor_id_doctors"),
+        sa.ForeignKeyConstraint(
+            ["doctor_id"], ["doctors.id"], name="fk_time_off_doctor_id_doctors"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_time_off"),
     )
     op.create_index("ix_time_off_doctor_id_starts_at", "time_off", ["doctor_id", "starts_at"])

@@ -45,15 +45,23 @@ def upgrade() -> None:
             "status IN ('scheduled', 'confirmed', 'checked_in', 'completed', 'cancelled', 'no_show')",
             name="status",
         ),
-        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name="fk_appointments_patient_id_patients"),
-        sa.ForeignKeyConstraint(["doctor_id"], ["doctors.id"], name="fk_appointments_doctor_id_doctors"),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name="fk_appointments_patient_id_patients"
+        ),
+        sa.ForeignKeyConstraint(
+            ["doctor_id"], ["doctors.id"], name="fk_appointments_doctor_id_doctors"
+        ),
         sa.ForeignKeyConstraint(
             ["department_id"], ["departments.id"], name="fk_appointments_department_id_departments"
         ),
         sa.PrimaryKeyConstraint("id", name="pk_appointments"),
     )
-    op.create_index("ix_appointments_doctor_id_starts_at", "appointments", ["doctor_id", "starts_at"])
-    op.create_index("ix_appointments_patient_id_starts_at", "appointments", ["patient_id", "starts_at"])
+    op.create_index(
+        "ix_appointments_doctor_id_starts_at", "appointments", ["doctor_id", "starts_at"]
+    )
+    op.create_index(
+        "ix_appointments_patient_id_starts_at", "appointments", ["patient_id", "starts_at"]
+    )
     op.create_index("ix_appointments_starts_at", "appointments", ["starts_at"])
 
     if op.get_bind().dialect.name == "postgresql":

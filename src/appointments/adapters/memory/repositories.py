@@ -326,9 +326,11 @@ class MemoryLoginFailureRepository(_Repository):
         return LoginFailures(*found) if found else None
 
     async def record(self, key: str, now: datetime, window_started_after: datetime) -> None:
+        for stale in [
+            k for k, (_, f) in self._s.login_failures.items() if f <= window_started_after
+        ]:
+            del self._s.login_failures[stale]
         count, first = self._s.login_failures.get(key, (0, now))
-        if first <= window_started_after:
-            count, first = 0, now
         self._s.login_failures[key] = (count + 1, first)
 
     async def clear(self, key: str) -> None:

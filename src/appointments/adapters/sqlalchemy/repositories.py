@@ -11,12 +11,10 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
-    case,
     delete,
     exists,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -557,15 +555,15 @@ class SqlLoginFailureRepository(_Repository):
 
     async def record(self, key: str, now: datetime, window_started_after: datetime) -> None:
         """An atomic upsert: concurrent failures on several workers all count."""
+        # Expired windows are dropped first: failures for random usernames cannot pile up.
+        await self._db.execute(
+            delete(login_failures).where(login_failures.c.first_failed_at <= window_started_after)
+        )
         dialect = self._db.connection.dialect.name
         upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(login_failures)
-        expired = login_failures.c.first_failed_at <= window_started_after
         statement = upsert.values(key=key, count=1, first_failed_at=now).on_conflict_do_update(
             index_elements=[login_failures.c.key],
-            set_={
-                "count": case((expired, literal(1)), else_=login_failures.c.count + 1),
-                "first_failed_at": case((expired, now), else_=login_failures.c.first_failed_at),
-            },
+            set_={"count": login_failures.c.count + 1},
         )
         await self._db.execute(statement)
 

@@ -80,7 +80,7 @@ login_failures = Table(
     metadata,
     Column("key", String(320), primary_key=True),
     Column("count", Integer, nullable=False),
-    Column("first_failed_at", UTCDateTime, nullable=False),
+    Column("first_failed_at", UTCDateTime, nullable=False, index=True),
 )
 
 departments = Table(
