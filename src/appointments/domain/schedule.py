@@ -89,8 +89,9 @@ class TimeOff:
 def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     """Wall-clock time on a date in `zone`, as UTC.
 
-    A time skipped by a spring-forward gap maps to the instant the clocks jump to (fold=0
-    reads it with the earlier offset); a repeated autumn time takes its first occurrence.
+    A wall time skipped by a spring-forward gap is read with the offset in force before the
+    jump (fold=0), so Berlin's 02:30 on the change night is 03:30 summer time; a repeated
+    autumn time takes its first occurrence.
     """
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 

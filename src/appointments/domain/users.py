@@ -59,7 +59,7 @@ def check_password(password: str) -> str:
 def normalize_email(email: str) -> str:
     """Emails compare case-insensitively; we keep the domain part lower-cased for display."""
     local, sep, domain = email.strip().rpartition("@")
-    if not sep or not local or "." not in domain:
+    if not sep or not local or "@" in local or "." not in domain:
         raise InvalidValue("The email address is not valid.")
     return f"{local}@{domain.lower()}"
 
