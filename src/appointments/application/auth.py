@@ -64,15 +64,17 @@ class Login:
         self._window = timedelta(seconds=config.login_window_seconds)
 
     async def __call__(self, login: str, password: str) -> IssuedToken:
-        key = login.strip().lower()
         now = self._clock.now()
         async with self._uow as uow:
+            user = await uow.users.find_by_login(login)
+            # One counter per account, whether it is named by username or email; unknown
+            # names are counted by the name given.
+            key = f"user:{user.id}" if user else f"login:{login.strip().lower()}"
             failures = await uow.login_failures.get(key)
             if failures and failures.count >= self._max_failures:
                 retry_at = failures.first_failed_at + self._window
                 if retry_at > now:
                     raise TooManyAttempts(math.ceil((retry_at - now).total_seconds()))
-            user = await uow.users.find_by_login(key)
         matches, new_hash = await self._hasher.verify(
             password, user.password_hash if user else None
         )

@@ -89,6 +89,7 @@ class CreatePatient:
         actor.require(Role.ADMIN)
         patient = Patient(full_name="", created_at=self._clock.now())
         _apply(patient, data.values)
+        patient.full_name = check_full_name(patient.full_name)  # required, even if not sent
         async with self._uow as uow:
             await uow.patients.add(patient)
             await uow.commit()
