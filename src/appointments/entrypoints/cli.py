@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import signal
 import sys
+from types import FrameType
 
 from appointments.adapters.sqlalchemy.engine import is_sqlite
 from appointments.application.users import NewUser
@@ -33,25 +35,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _schema_ready(url: str) -> bool:
+    """Migrate an embedded SQLite database; check that any other one is migrated, telling
+    the operator what to do (on stderr) when it is not."""
+    if is_sqlite(url):
+        migrations.upgrade(url)  # the embedded database migrates itself
+        return True
+    try:
+        pending = asyncio.run(migrations.pending_heads(url))
+    except (OSError, Exception) as error:
+        print(f"error: cannot reach the database: {error}", file=sys.stderr)
+        return False
+    if pending:
+        print(
+            "error: the database schema is behind this version of the application; "
+            "run `alembic upgrade head` from the repository root first.",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
 def serve(host: str, port: int, workers: int) -> int:
     import uvicorn
 
     url = Container().settings().database_url
-    if is_sqlite(url):
-        migrations.upgrade(url)  # the embedded database migrates itself
-    else:
-        try:
-            pending = asyncio.run(migrations.pending_heads(url))
-        except (OSError, Exception) as error:
-            print(f"error: cannot reach the database: {error}", file=sys.stderr)
-            return 1
-        if pending:
-            print(
-                "error: the database schema is behind this version of the application; "
-                "run `alembic upgrade head` from the repository root first.",
-                file=sys.stderr,
-            )
-            return 1
+    if not _schema_ready(url):
+        return 1
+    # uvicorn drains in-flight requests on SIGTERM, then raises the signal again with the
+    # handler it found: with the default one the process would die by the signal (exit
+    # 143) after a perfectly graceful shutdown. A stop that was asked for exits 0.
+    signal.signal(signal.SIGTERM, _terminated)
     uvicorn.run(
         "appointments.entrypoints.api.app:create_app",
         factory=True,
@@ -86,9 +104,8 @@ def create_admin(args: argparse.Namespace) -> int:
         password=_password(args.password_stdin),
     )
     container = Container()
-    url = container.settings().database_url
-    if is_sqlite(url):
-        migrations.upgrade(url)
+    if not _schema_ready(container.settings().database_url):
+        return 1
 
     async def run() -> None:
         try:

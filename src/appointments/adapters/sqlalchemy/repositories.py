@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from appointments.adapters.sqlalchemy.tables import (
     appointments,
@@ -52,7 +53,7 @@ from appointments.domain.appointments import (
     Status,
 )
 from appointments.domain.clinic import Department, Doctor, Patient
-from appointments.domain.errors import EmailTaken, UsernameTaken
+from appointments.domain.errors import DepartmentNotEmpty, EmailTaken, UsernameTaken
 from appointments.domain.schedule import Span, TimeOff, WeeklyInterval, WeeklySchedule
 from appointments.domain.users import Role, User
 
@@ -283,7 +284,12 @@ class SqlDepartmentRepository(_Repository):
         )
 
     async def delete(self, department_id: UUID) -> None:
-        await self._db.execute(delete(departments).where(departments.c.id == department_id))
+        try:
+            await self._db.execute(delete(departments).where(departments.c.id == department_id))
+        except IntegrityError as error:
+            # Still referenced (doctors, or appointment history). SQLite's foreign key
+            # errors name no constraint, so the UoW cannot map them by name.
+            raise DepartmentNotEmpty() from error
 
     async def search(self, page: PageRequest) -> Page[Department]:
         order = [func.lower(departments.c.name), departments.c.id]

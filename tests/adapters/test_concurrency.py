@@ -1,0 +1,281 @@
+"""Concurrent bookings: however many race, a doctor's or a patient's time is taken once.
+
+Each attempt is a real BookAppointment use-case call with its own unit of work and its own
+pooled connection. PostgreSQL lets the attempts overlap (the pool holds 20 connections) and
+relies on its exclusion constraints; SQLite serialises them with BEGIN IMMEDIATE.
+Run with `pytest -s` to see the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
+from appointments.application.actor import Actor
+from appointments.application.appointments import BookingRequest
+from appointments.application.users import UserChanges
+from appointments.container import Container
+from appointments.domain.appointments import Appointment
+from appointments.domain.errors import DoctorUnavailable, LastAdmin, PatientUnavailable
+from appointments.domain.users import Role
+from tests.adapters.conftest import (
+    Seed,
+    active_appointments,
+    count_rows,
+    next_working_day,
+    postgres_only,
+    sqlite_only,
+)
+
+ATTEMPTS = 50
+ADMIN = Actor(user_id=uuid4(), role=Role.ADMIN)
+
+
+async def race(
+    label: str, engine: AsyncEngine, calls: list[Awaitable[Appointment]]
+) -> tuple[list[Appointment], list[BaseException]]:
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    won = [r for r in results if isinstance(r, Appointment)]
+    lost = [r for r in results if isinstance(r, BaseException)]
+    # A refusal "from the database" is a constraint violation (the pre-check passed).
+    by_database = sum(isinstance(e.__cause__, DBAPIError) for e in lost)
+    print(
+        f"\n[{engine.dialect.name}] {label}: attempts={len(calls)} successes={len(won)} "
+        f"refused={len(lost)} (by the database: {by_database}) "
+        f"errors={dict(Counter(type(e).__name__ for e in lost))}"
+    )
+    if engine.dialect.name == "postgresql" and lost:
+        # The attempts really overlapped: some passed the application's check and only
+        # the exclusion constraint stopped them.
+        assert by_database >= 1
+    return won, lost
+
+
+def book(container: Container, request: BookingRequest) -> Awaitable[Appointment]:
+    return container.book_appointment()(ADMIN, request)
+
+
+async def test_many_patients_racing_for_one_slot_get_it_once(
+    container: Container, engine: AsyncEngine, seed: Seed
+) -> None:
+    doctor = await seed.doctor()
+    patients = await seed.patients(ATTEMPTS)
+    start = next_working_day(seed.clock.now())
+    calls = [
+        book(container, BookingRequest(doctor.id, start, patient_id=p.id, duration_minutes=30))
+        for p in patients
+    ]
+
+    won, lost = await race("same slot", engine, calls)
+
+    rows = await count_rows(engine, active_appointments(doctor_id=doctor.id))
+    print(f"[{engine.dialect.name}] same slot: active rows for the doctor={rows}")
+    assert len(won) == 1
+    assert all(isinstance(e, DoctorUnavailable) for e in lost), lost
+    assert len(lost) == ATTEMPTS - 1
+    assert rows == 1
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.appointments.get(won[0].id) == won[0]
+
+
+async def test_overlapping_but_different_slots_are_taken_once(
+    container: Container, engine: AsyncEngine, seed: Seed
+) -> None:
+    """Starts 10:00..10:25 and lengths 30..45 minutes: every pair overlaps."""
+    doctor = await seed.doctor()
+    patients = await seed.patients(ATTEMPTS)
+    ten = next_working_day(seed.clock.now())
+    requests = [
+        BookingRequest(
+            doctor.id,
+            ten + timedelta(minutes=5 * (i % 6)),
+            patient_id=p.id,
+            duration_minutes=30 + 5 * (i % 4),
+        )
+        for i, p in enumerate(patients)
+    ]
+    assert len({(r.starts_at, r.duration_minutes) for r in requests}) == 12
+
+    won, lost = await race("overlapping slots", engine, [book(container, r) for r in requests])
+
+    rows = await count_rows(engine, active_appointments(doctor_id=doctor.id))
+    print(f"[{engine.dialect.name}] overlapping slots: active rows for the doctor={rows}")
+    assert len(won) == 1
+    assert all(isinstance(e, DoctorUnavailable) for e in lost), lost
+    assert rows == 1
+
+
+async def test_one_patient_racing_for_many_doctors_at_once_gets_one(
+    container: Container, engine: AsyncEngine, seed: Seed
+) -> None:
+    department = await seed.department()
+    doctors = await seed.doctors(ATTEMPTS, department)
+    patient = await seed.patient()
+    start = next_working_day(seed.clock.now())
+    calls = [
+        book(
+            container,
+            BookingRequest(
+                d.id,
+                start + timedelta(minutes=i % 3),
+                patient_id=patient.id,
+                duration_minutes=30,
+            ),
+        )
+        for i, d in enumerate(doctors)
+    ]
+
+    won, lost = await race("one patient, many doctors", engine, calls)
+
+    rows = await count_rows(engine, active_appointments(patient_id=patient.id))
+    print(f"[{engine.dialect.name}] one patient, many doctors: active rows={rows}")
+    assert len(won) == 1
+    assert all(isinstance(e, PatientUnavailable) for e in lost), lost
+    assert rows == 1
+
+
+async def test_disjoint_slots_booked_concurrently_all_succeed(
+    container: Container, engine: AsyncEngine, seed: Seed
+) -> None:
+    """The guard refuses overlaps only: back-to-back slots racing all get booked."""
+    doctor = await seed.doctor()
+    patients = await seed.patients(12)
+    nine = next_working_day(seed.clock.now(), at=9)
+    calls = [
+        book(
+            container,
+            BookingRequest(
+                doctor.id, nine + timedelta(minutes=30 * i), patient_id=p.id, duration_minutes=30
+            ),
+        )
+        for i, p in enumerate(patients)
+    ]
+
+    won, lost = await race("back-to-back slots", engine, calls)
+
+    assert lost == []
+    assert len(won) == 12
+    assert await count_rows(engine, active_appointments(doctor_id=doctor.id)) == 12
+
+
+# --- the two guards, step by step ----------------------------------------------------
+
+
+@postgres_only
+@pytest.mark.parametrize("first_commits", [True, False], ids=["commit", "rollback"])
+async def test_postgres_second_insert_waits_for_the_first_then_is_refused(
+    engine: AsyncEngine, seed: Seed, first_commits: bool
+) -> None:
+    """Both transactions pass the application check; the constraint decides, waiting for
+    the first transaction's outcome."""
+    doctor = await seed.doctor()
+    first_patient, second_patient = await seed.patients(2)
+    start = next_working_day(seed.clock.now())
+    first = seed.new_appointment(doctor, first_patient, start)
+    second = seed.new_appointment(doctor, second_patient, start + timedelta(minutes=10))
+    window = first.span
+
+    async with SqlUnitOfWork(engine) as two:
+        async with SqlUnitOfWork(engine) as one:
+            assert await one.appointments.busy_spans(within=window, doctor_id=doctor.id) == []
+            assert await two.appointments.busy_spans(within=window, doctor_id=doctor.id) == []
+            await one.appointments.add(first)
+
+            async def second_books() -> None:
+                await two.appointments.add(second)
+                await two.commit()
+
+            waiting = asyncio.create_task(second_books())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # blocked on the first transaction's row
+            if first_commits:
+                await one.commit()
+        # `one` is closed: committed, or rolled back
+        if first_commits:
+            with pytest.raises(DoctorUnavailable):
+                await asyncio.wait_for(waiting, timeout=30)
+        else:
+            await asyncio.wait_for(waiting, timeout=30)
+
+    expected = first if first_commits else second
+    rows = await count_rows(engine, active_appointments(doctor_id=doctor.id))
+    assert rows == 1
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.appointments.get(expected.id) == expected
+
+
+@sqlite_only
+async def test_sqlite_write_transactions_are_serialised(engine: AsyncEngine, seed: Seed) -> None:
+    """The second unit of work cannot even begin while the first holds the write lock, so
+    its check sees the first one's booking."""
+    doctor = await seed.doctor()
+    patient = await seed.patient()
+    start = next_working_day(seed.clock.now())
+    booked = seed.new_appointment(doctor, patient, start)
+
+    async def second_checks() -> list[datetime]:
+        async with SqlUnitOfWork(engine) as uow:
+            spans = await uow.appointments.busy_spans(within=booked.span, doctor_id=doctor.id)
+        return [s.start for s in spans]
+
+    async with SqlUnitOfWork(engine) as first:
+        waiting = asyncio.create_task(second_checks())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # BEGIN IMMEDIATE waits for the lock
+        await first.appointments.add(booked)
+        await first.commit()
+    assert await asyncio.wait_for(waiting, timeout=30) == [start]
+
+
+# --- last admin ----------------------------------------------------------------------
+
+
+def _deactivate(container: Container, actor: Actor, target: Actor) -> Awaitable[object]:
+    return container.deactivate_user()(actor, target.user_id)
+
+
+def _demote(container: Container, actor: Actor, target: Actor) -> Awaitable[object]:
+    return container.update_user()(actor, target.user_id, UserChanges(role=Role.DOCTOR))
+
+
+def _patch_inactive(container: Container, actor: Actor, target: Actor) -> Awaitable[object]:
+    return container.update_user()(actor, target.user_id, UserChanges(is_active=False))
+
+
+@pytest.mark.parametrize(
+    "remove",
+    [_deactivate, _demote, _patch_inactive],
+    ids=["deactivate", "demote", "patch-inactive"],
+)
+async def test_two_admins_removing_each_other_leave_one_admin(
+    container: Container,
+    engine: AsyncEngine,
+    seed: Seed,
+    remove: Callable[[Container, Actor, Actor], Awaitable[object]],
+) -> None:
+    rounds = 5
+    outcomes: Counter[str] = Counter()
+    for _ in range(rounds):
+        async with engine.begin() as connection:  # earlier rounds' admins retire
+            await connection.execute(text("UPDATE users SET is_active = false"))
+        a, b = [Actor(user_id=(await seed.user(Role.ADMIN)).id, role=Role.ADMIN) for _ in "ab"]
+        results = await asyncio.gather(
+            remove(container, a, b), remove(container, b, a), return_exceptions=True
+        )
+        outcomes.update(type(r).__name__ for r in results)
+        assert sum(isinstance(r, LastAdmin) for r in results) == 1, results
+        assert sum(not isinstance(r, BaseException) for r in results) == 1, results
+        admins = await count_rows(
+            engine, "SELECT count(*) FROM users WHERE role = 'ADMIN' AND is_active = true"
+        )
+        assert admins == 1
+    print(f"\n[{engine.dialect.name}] last admin ({rounds} rounds): {dict(outcomes)}")

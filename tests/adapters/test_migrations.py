@@ -1,0 +1,157 @@
+"""Alembic migrations on empty SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from appointments.adapters.sqlalchemy.engine import create_engine
+from appointments.adapters.sqlalchemy.tables import metadata
+from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
+from appointments.domain.clinic import Department
+from appointments.entrypoints import migrations
+from tests.adapters.conftest import REPOSITORY_ROOT, VENV_BIN, run, run_env
+
+T = TypeVar("T")
+SCHEMA_TABLES = set(metadata.tables)
+EXCLUSION_CONSTRAINTS = """
+    SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE contype = 'x' AND conrelid = 'appointments'::regclass
+"""
+
+
+def heads(url: str) -> set[str]:
+    return set(ScriptDirectory.from_config(migrations.alembic_config(url)).get_heads())
+
+
+def revisions(url: str) -> list[str]:
+    """Every revision, oldest first."""
+    script = ScriptDirectory.from_config(migrations.alembic_config(url))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+async def inspect_db(url: str, look: Callable[[Connection], T]) -> T:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(look)
+    finally:
+        await engine.dispose()
+
+
+def table_names(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+def schema_differences(connection: Connection) -> list[Any]:
+    with warnings.catch_warnings():  # SQLite cannot reflect expression indexes: it says so
+        warnings.simplefilter("ignore")
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+
+async def upgrade(url: str) -> None:
+    await asyncio.to_thread(migrations.upgrade, url)
+
+
+async def test_upgrade_head_on_an_empty_database_twice(empty_database_url: str) -> None:
+    url = empty_database_url
+    assert heads(url)
+    assert await migrations.pending_heads(url) == heads(url)
+    assert await inspect_db(url, table_names) == set()
+
+    await upgrade(url)
+    assert await migrations.pending_heads(url) == set()
+    assert await inspect_db(url, table_names) == SCHEMA_TABLES
+
+    engine = create_engine(url)
+    department = Department("Kept across upgrades")
+    try:
+        async with SqlUnitOfWork(engine) as uow:
+            await uow.departments.add(department)
+            await uow.commit()
+        await upgrade(url)  # a no-op: nothing is recreated, nothing lost
+        async with SqlUnitOfWork(engine) as uow:
+            assert await uow.departments.get(department.id) == department
+    finally:
+        await engine.dispose()
+    assert await migrations.pending_heads(url) == set()
+
+
+async def test_migrated_schema_matches_the_tables_module(empty_database_url: str) -> None:
+    """tables.py (what the code queries) and the migrations (what is deployed) agree."""
+    await upgrade(empty_database_url)
+    assert await inspect_db(empty_database_url, schema_differences) == []
+
+
+async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> None:
+    url = empty_database_url
+    config = migrations.alembic_config(url)
+    await upgrade(url)
+
+    await asyncio.to_thread(command.downgrade, config, "base")
+    assert await inspect_db(url, table_names) == set()
+    assert await migrations.pending_heads(url) == heads(url)
+
+    seen: set[str] = set()
+    for revision in revisions(url):  # one step at a time, each adding tables
+        await asyncio.to_thread(command.upgrade, config, revision)
+        now = await inspect_db(url, table_names)
+        assert now > seen, revision
+        seen = now
+    assert seen == SCHEMA_TABLES
+    assert await migrations.pending_heads(url) == set()
+
+    await asyncio.to_thread(command.downgrade, config, "-1")
+    assert "appointments" not in await inspect_db(url, table_names)
+    assert await migrations.pending_heads(url) == heads(url)
+    await upgrade(url)
+    assert await inspect_db(url, table_names) == SCHEMA_TABLES
+    assert await migrations.pending_heads(url) == set()
+
+
+async def test_postgres_schema_has_the_overlap_exclusion_constraints(
+    empty_postgres_url: str,
+) -> None:
+    url = empty_postgres_url
+
+    def constraints(connection: Connection) -> dict[str, str]:
+        return {row[0]: row[1] for row in connection.execute(text(EXCLUSION_CONSTRAINTS))}
+
+    await upgrade(url)
+    found = await inspect_db(url, constraints)
+    assert set(found) == {"ex_appointments_doctor_overlap", "ex_appointments_patient_overlap"}
+    for party, definition in zip(("doctor", "patient"), sorted(found.values()), strict=True):
+        assert definition.startswith(f"EXCLUDE USING gist ({party}_id WITH =, tstzrange("), found
+        assert "'[)'" in definition
+        for status in ("scheduled", "confirmed", "checked_in"):
+            assert status in definition
+        for status in ("completed", "cancelled", "no_show"):
+            assert status not in definition
+
+    config = migrations.alembic_config(url)
+    await asyncio.to_thread(command.downgrade, config, "-1")
+    await upgrade(url)
+    assert set(await inspect_db(url, constraints)) == set(found)
+
+
+async def test_alembic_console_command_from_the_repository_root(empty_sqlite_url: str) -> None:
+    for attempt in (1, 2):
+        result = await run(
+            [str(VENV_BIN / "alembic"), "upgrade", "head"],
+            env=run_env(empty_sqlite_url),
+            cwd=REPOSITORY_ROOT,
+            timeout=120,
+        )
+        assert result.returncode == 0, (attempt, result.stdout, result.stderr)
+    assert await migrations.pending_heads(empty_sqlite_url) == set()
+    assert await inspect_db(empty_sqlite_url, table_names) == SCHEMA_TABLES

@@ -1,0 +1,662 @@
+"""SQL repositories through SqlUnitOfWork, on SQLite and PostgreSQL: what goes in comes out."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from uuid import uuid4
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
+from appointments.application.ports import (
+    AppointmentFilter,
+    DoctorFilter,
+    PageRequest,
+    PatientFilter,
+    UserFilter,
+)
+from appointments.domain.appointments import Status
+from appointments.domain.clinic import Department, Doctor, Patient
+from appointments.domain.schedule import Span, TimeOff, WeeklyInterval, WeeklySchedule
+from appointments.domain.users import Role, User
+from tests.adapters.conftest import Seed, count_rows, next_working_day
+
+IST = timezone(timedelta(hours=5, minutes=30))
+PST = timezone(timedelta(hours=-8))
+
+
+def assert_utc(value: datetime | None) -> None:
+    assert value is not None
+    assert value.tzinfo is not None
+    assert value.utcoffset() == timedelta(0)
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+async def test_user_round_trip_normalises_offsets_to_utc(engine: AsyncEngine, seed: Seed) -> None:
+    user = dataclasses.replace(
+        seed.new_user(Role.ADMIN, "Round.Trip"),
+        created_at=datetime(2031, 3, 4, 10, 15, 30, 123456, tzinfo=IST),
+        tokens_valid_after=datetime(2031, 3, 4, 1, 0, tzinfo=PST),
+        is_active=False,
+    )
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.users.add(user)
+        await uow.commit()
+
+    async with SqlUnitOfWork(engine) as uow:
+        stored = await uow.users.get(user.id)
+    assert stored == user
+    assert_utc(stored.created_at)
+    assert_utc(stored.tokens_valid_after)
+    assert stored.created_at.replace(tzinfo=None) == datetime(2031, 3, 4, 4, 45, 30, 123456)
+    assert stored.tokens_valid_after is not None
+    assert stored.tokens_valid_after.replace(tzinfo=None) == datetime(2031, 3, 4, 9, 0)
+    assert isinstance(stored.role, Role)
+
+
+async def test_user_save_updates_every_field(engine: AsyncEngine, seed: Seed) -> None:
+    user = await seed.user(Role.PATIENT)
+    changed = dataclasses.replace(
+        user,
+        full_name="Renamed",
+        role=Role.DOCTOR,
+        password_hash="new-hash",
+        is_active=False,
+        tokens_valid_after=datetime(2030, 1, 1, 12, tzinfo=UTC),
+    )
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.users.save(changed)
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.users.get(user.id) == changed
+        assert await uow.users.get(uuid4()) is None
+
+
+@pytest.mark.parametrize(
+    "login", ["MiXeD.Case", "mixed.case", "MIXED.CASE@EXAMPLE.COM", " mixed.case "]
+)
+async def test_find_by_login_is_case_insensitive_on_username_and_email(
+    engine: AsyncEngine, seed: Seed, login: str
+) -> None:
+    user = await seed.user(name="MiXeD.Case")
+    await seed.user(name="someone.else")
+    async with SqlUnitOfWork(engine) as uow:
+        found = await uow.users.find_by_login(login)
+        missing = await uow.users.find_by_login("mixed.cas")
+    assert found is not None
+    assert found.id == user.id
+    assert missing is None
+
+
+async def test_user_search_orders_by_creation_and_counts_every_match(
+    engine: AsyncEngine, seed: Seed
+) -> None:
+    made: list[User] = []
+    for i in range(7):
+        role = Role.DOCTOR if i % 2 else Role.PATIENT
+        made.append(await seed.user(role))
+        seed.clock.advance(timedelta(seconds=1))
+    async with SqlUnitOfWork(engine) as uow:
+        first = await uow.users.search(UserFilter(), PageRequest(limit=3, offset=0))
+        last = await uow.users.search(UserFilter(), PageRequest(limit=3, offset=6))
+        doctors = await uow.users.search(UserFilter(role=Role.DOCTOR), PageRequest(limit=2))
+        beyond = await uow.users.search(UserFilter(), PageRequest(limit=3, offset=10))
+    assert [u.id for u in first.items] == [u.id for u in made[:3]]
+    assert (first.total, first.limit, first.offset) == (7, 3, 0)
+    assert [u.id for u in last.items] == [made[6].id]
+    assert last.total == 7
+    assert [u.id for u in doctors.items] == [made[1].id, made[3].id]
+    assert doctors.total == 3
+    assert beyond.items == []
+    assert beyond.total == 7
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("ANN_SMITH", {"ann_smith"}),  # `_` is literal: annXsmith does not match
+        ("n_s", {"ann_smith"}),
+        ("100%", {"club100%"}),  # `%` is literal: club1000 does not match
+        ("%", {"club100%"}),
+        ("_", {"ann_smith"}),
+        ("SMITH", {"ann_smith", "annXsmith"}),
+        ("full CLUB", {"club100%", "club1000"}),  # full name
+        ("@EXAMPLE.com", {"ann_smith", "annXsmith", "club100%", "club1000"}),  # email
+        ("nobody", set()),
+    ],
+)
+async def test_user_search_q_is_case_insensitive_and_literal(
+    engine: AsyncEngine, seed: Seed, q: str, expected: set[str]
+) -> None:
+    names = ["ann_smith", "annXsmith", "club100%", "club1000"]
+    for name in names:
+        await seed.user(name=name)
+    async with SqlUnitOfWork(engine) as uow:
+        page = await uow.users.search(UserFilter(q=q), PageRequest(limit=100))
+    assert {u.username for u in page.items} == expected
+    assert page.total == len(expected)
+
+
+async def test_user_search_filters_active_flag(engine: AsyncEngine, seed: Seed) -> None:
+    active = await seed.user()
+    inactive = await seed.user()
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.users.save(dataclasses.replace(inactive, is_active=False))
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        on = await uow.users.search(UserFilter(is_active=True), PageRequest())
+        off = await uow.users.search(UserFilter(is_active=False), PageRequest())
+    assert [u.id for u in on.items] == [active.id]
+    assert [u.id for u in off.items] == [inactive.id]
+
+
+async def test_active_admin_ids(engine: AsyncEngine, seed: Seed) -> None:
+    admin = await seed.user(Role.ADMIN)
+    retired = await seed.user(Role.ADMIN)
+    await seed.user(Role.DOCTOR)
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.users.save(dataclasses.replace(retired, is_active=False))
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.users.active_admin_ids() == [admin.id]
+        assert await uow.users.active_admin_ids(lock=True) == [admin.id]
+
+
+async def test_load_principal_finds_records_and_revocation(engine: AsyncEngine, seed: Seed) -> None:
+    patient = await seed.patient(with_login=True)
+    doctor = await seed.doctor()
+    admin = await seed.user(Role.ADMIN)
+    assert patient.user_id is not None
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.revoked_tokens.add("revoked-jti", seed.clock.now() + timedelta(hours=1))
+        await uow.commit()
+
+    async with SqlUnitOfWork(engine) as uow:
+        as_patient = await uow.users.load_principal(patient.user_id, "fresh-jti")
+        as_doctor = await uow.users.load_principal(doctor.user_id, "fresh-jti")
+        as_admin = await uow.users.load_principal(admin.id, "fresh-jti")
+        revoked = await uow.users.load_principal(admin.id, "revoked-jti")
+        unknown = await uow.users.load_principal(uuid4(), "fresh-jti")
+
+    assert as_patient is not None
+    assert as_patient.user.id == patient.user_id
+    assert (as_patient.patient_id, as_patient.doctor_id, as_patient.token_revoked) == (
+        patient.id,
+        None,
+        False,
+    )
+    assert as_doctor is not None
+    assert (as_doctor.patient_id, as_doctor.doctor_id) == (None, doctor.id)
+    assert as_admin is not None
+    assert as_admin.user == admin
+    assert (as_admin.patient_id, as_admin.doctor_id, as_admin.token_revoked) == (None, None, False)
+    assert revoked is not None
+    assert revoked.token_revoked is True
+    assert unknown is None
+
+
+# --- patients ------------------------------------------------------------------------
+
+
+async def test_patient_round_trip_and_save(engine: AsyncEngine, seed: Seed) -> None:
+    user = await seed.user()
+    patient = Patient(
+        full_name="Zoë Ünicode",
+        created_at=datetime(2030, 6, 1, 23, 30, tzinfo=PST),
+        user_id=user.id,
+        email="zoe@example.com",
+        phone="+1 555 0100",
+        date_of_birth=date(1990, 2, 28),
+    )
+    front_desk = Patient(full_name="No Login", created_at=seed.clock.now())
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.patients.add(patient)
+        await uow.patients.add(front_desk)
+        await uow.commit()
+
+    async with SqlUnitOfWork(engine) as uow:
+        stored = await uow.patients.get(patient.id)
+        by_user = await uow.patients.get_by_user(user.id)
+        stored_front_desk = await uow.patients.get(front_desk.id)
+    assert stored == patient
+    assert by_user == patient
+    assert stored is not None
+    assert_utc(stored.created_at)
+    assert stored_front_desk == front_desk
+
+    changed = dataclasses.replace(patient, phone=None, is_active=False, full_name="Zoe")
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.patients.save(changed)
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.patients.get(patient.id) == changed
+        assert await uow.patients.get(uuid4()) is None
+        assert await uow.patients.get_by_user(uuid4()) is None
+
+
+async def test_patient_search_order_q_and_visibility(engine: AsyncEngine, seed: Seed) -> None:
+    names = ["charlie 50%", "Alice_B", "bob", "alice"]
+    made: dict[str, Patient] = {}
+    async with SqlUnitOfWork(engine) as uow:
+        for i, name in enumerate(names):
+            made[name] = Patient(
+                full_name=name,
+                created_at=seed.clock.now(),
+                email=f"p{i}@example.com",
+                phone=f"555-010{i}",
+            )
+            await uow.patients.add(made[name])
+        await uow.commit()
+    doctor = await seed.doctor()
+    await seed.appointment(doctor, made["bob"], next_working_day(seed.clock.now()))
+
+    async with SqlUnitOfWork(engine) as uow:
+        everyone = await uow.patients.search(PatientFilter(), PageRequest(limit=100))
+        page = await uow.patients.search(PatientFilter(), PageRequest(limit=2, offset=1))
+        underscore = await uow.patients.search(PatientFilter(q="E_b"), PageRequest())
+        percent = await uow.patients.search(PatientFilter(q="50%"), PageRequest())
+        by_phone = await uow.patients.search(PatientFilter(q="0102"), PageRequest())
+        by_email = await uow.patients.search(PatientFilter(q="P3@EXAMPLE"), PageRequest())
+        of_doctor = await uow.patients.search(
+            PatientFilter(with_doctor_id=doctor.id), PageRequest()
+        )
+        only = await uow.patients.search(PatientFilter(only_id=made["alice"].id), PageRequest())
+        linked = await uow.patients.has_appointment_with(made["bob"].id, doctor.id)
+        unlinked = await uow.patients.has_appointment_with(made["alice"].id, doctor.id)
+
+    # Ordered by full_name (then id); the database's collation decides case, so compare
+    # against the order it reports for the full list.
+    everyone_names = [p.full_name for p in everyone.items]
+    assert sorted(everyone_names, key=str.lower) == sorted(names, key=str.lower)
+    assert everyone.total == 4
+    assert [p.full_name for p in page.items] == everyone_names[1:3]
+    assert page.total == 4
+    assert [p.full_name for p in underscore.items] == ["Alice_B"]
+    assert [p.full_name for p in percent.items] == ["charlie 50%"]
+    assert [p.full_name for p in by_phone.items] == ["bob"]
+    assert [p.full_name for p in by_email.items] == ["alice"]
+    assert [p.id for p in of_doctor.items] == [made["bob"].id]
+    assert of_doctor.total == 1
+    assert [p.id for p in only.items] == [made["alice"].id]
+    assert (linked, unlinked) == (True, False)
+
+
+# --- departments ---------------------------------------------------------------------
+
+
+async def test_department_round_trip_order_and_lookup(engine: AsyncEngine, seed: Seed) -> None:
+    made = [await seed.department(name) for name in ["surgery", "Cardiology", "bone", "Dental"]]
+    async with SqlUnitOfWork(engine) as uow:
+        stored = await uow.departments.get(made[1].id)
+        page = await uow.departments.search(PageRequest(limit=3))
+        rest = await uow.departments.search(PageRequest(limit=3, offset=3))
+        taken = await uow.departments.name_taken("CARDIOLOGY")
+        taken_by_itself = await uow.departments.name_taken("cardiology", except_id=made[1].id)
+        free = await uow.departments.name_taken("Cardio")
+    assert stored == made[1]
+    assert [d.name for d in page.items] == ["bone", "Cardiology", "Dental"]  # case-insensitive
+    assert [d.name for d in rest.items] == ["surgery"]
+    assert (page.total, rest.total) == (4, 4)
+    assert (taken, taken_by_itself, free) == (True, False, False)
+
+
+async def test_department_save_delete_and_has_doctors(engine: AsyncEngine, seed: Seed) -> None:
+    staffed = await seed.department()
+    empty = await seed.department()
+    await seed.doctor(staffed)
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.departments.save(Department("Renamed", None, id=empty.id))
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.departments.get(empty.id) == Department("Renamed", None, id=empty.id)
+        assert await uow.departments.has_doctors(staffed.id) is True
+        assert await uow.departments.has_doctors(empty.id) is False
+        await uow.departments.delete(empty.id)
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.departments.get(empty.id) is None
+        assert await uow.departments.get(staffed.id) == staffed
+
+
+# --- doctors -------------------------------------------------------------------------
+
+
+async def test_doctor_round_trip_with_schedule_and_time_off(
+    engine: AsyncEngine, seed: Seed
+) -> None:
+    department = await seed.department()
+    user = await seed.user(Role.DOCTOR)
+    doctor = Doctor(
+        user_id=user.id,
+        full_name=user.full_name,
+        email=user.email,
+        department_id=department.id,
+        specialization="Cardiology",
+        phone="+44 20 7946 0000",
+    )
+    schedule = WeeklySchedule.of(
+        [
+            WeeklyInterval(0, time(8), time(12)),
+            WeeklyInterval(0, time(13, 30), time(17, 45)),
+            WeeklyInterval(6, time(22), time(23, 59)),
+        ]
+    )
+    leave = TimeOff(
+        doctor_id=doctor.id,
+        starts_at=datetime(2031, 7, 1, 9, tzinfo=IST),
+        ends_at=datetime(2031, 7, 3, 9, tzinfo=IST),
+        reason="conference",
+    )
+    later = TimeOff(
+        doctor_id=doctor.id,
+        starts_at=datetime(2031, 8, 1, tzinfo=PST),
+        ends_at=datetime(2031, 8, 2, tzinfo=PST),
+    )
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.doctors.add(doctor, schedule)
+        await uow.doctors.add_time_off(later)
+        await uow.doctors.add_time_off(leave)
+        await uow.commit()
+
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.doctors.get(doctor.id) == doctor
+        assert await uow.doctors.get_by_user(user.id) == doctor
+        assert await uow.doctors.get_schedule(doctor.id) == schedule
+        stored_leave = await uow.doctors.get_time_off(leave.id)
+        everything = await uow.doctors.list_time_off(doctor.id)
+        july = await uow.doctors.list_time_off(
+            doctor.id,
+            within=Span(datetime(2031, 7, 3, 3, 29, tzinfo=UTC), datetime(2031, 7, 5, tzinfo=UTC)),
+        )
+        touching = await uow.doctors.list_time_off(
+            doctor.id,
+            within=Span(datetime(2031, 7, 3, 3, 30, tzinfo=UTC), datetime(2031, 7, 5, tzinfo=UTC)),
+        )
+    assert stored_leave == leave
+    assert stored_leave is not None
+    assert_utc(stored_leave.starts_at)
+    assert [t.id for t in everything] == [leave.id, later.id]
+    assert [t.id for t in july] == [leave.id]
+    assert touching == []  # leave ends 03:30 UTC: [start, end) does not touch 03:30
+
+    new_schedule = WeeklySchedule.of([WeeklyInterval(2, time(10), time(11))])
+    changed = dataclasses.replace(doctor, specialization="Surgery", phone=None, is_active=False)
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.doctors.set_schedule(doctor.id, new_schedule)
+        await uow.doctors.save(changed)
+        await uow.doctors.delete_time_off(leave.id)
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.doctors.get_schedule(doctor.id) == new_schedule
+        assert await uow.doctors.get(doctor.id) == changed
+        assert await uow.doctors.get_time_off(leave.id) is None
+        assert [t.id for t in await uow.doctors.list_time_off(doctor.id)] == [later.id]
+        await uow.doctors.set_schedule(doctor.id, WeeklySchedule(()))
+        assert await uow.doctors.get_schedule(doctor.id) == WeeklySchedule(())
+        assert await uow.doctors.get(uuid4()) is None
+
+
+async def test_doctor_search_filters_order_and_q(engine: AsyncEngine, seed: Seed) -> None:
+    cardiology = await seed.department()
+    surgery = await seed.department()
+    specs = {"Zed": "Heart_surgery", "amy": "Heart surgery", "Bea": "100% care", "Cal": "Skin"}
+    made: dict[str, Doctor] = {}
+    async with SqlUnitOfWork(engine) as uow:
+        for i, (name, spec) in enumerate(specs.items()):
+            user = seed.new_user(Role.DOCTOR, f"doc{i}x{uuid4().hex[:4]}")
+            user = dataclasses.replace(user, full_name=name)
+            await uow.users.add(user)
+            department = surgery if name == "Cal" else cardiology
+            made[name] = Doctor(user.id, name, user.email, department.id, spec)
+            await uow.doctors.add(made[name], WeeklySchedule.default())
+        await uow.doctors.save(dataclasses.replace(made["Bea"], is_active=False))
+        await uow.commit()
+
+    async def names(filters: DoctorFilter, page: PageRequest = PageRequest()) -> list[str]:
+        async with SqlUnitOfWork(engine) as uow:
+            return [d.full_name for d in (await uow.doctors.search(filters, page)).items]
+
+    active = await names(DoctorFilter())
+    assert sorted(active, key=str.lower) == ["amy", "Cal", "Zed"]
+    assert await names(DoctorFilter(is_active=False)) == ["Bea"]
+    assert len(await names(DoctorFilter(is_active=None))) == 4
+    assert await names(DoctorFilter(department_id=surgery.id)) == ["Cal"]
+    assert await names(DoctorFilter(q="T_S", is_active=None)) == ["Zed"]
+    assert await names(DoctorFilter(q="0%", is_active=None)) == ["Bea"]
+    assert await names(DoctorFilter(q="AMY")) == ["amy"]
+    assert await names(DoctorFilter(q=made["Cal"].email.upper())) == ["Cal"]
+    async with SqlUnitOfWork(engine) as uow:
+        page = await uow.doctors.search(
+            DoctorFilter(is_active=None), PageRequest(limit=1, offset=1)
+        )
+    assert page.total == 4
+    assert len(page.items) == 1
+
+
+# --- appointments --------------------------------------------------------------------
+
+
+async def test_appointment_round_trip_and_save(engine: AsyncEngine, seed: Seed) -> None:
+    doctor = await seed.doctor()
+    patient = await seed.patient()
+    appointment = dataclasses.replace(
+        seed.new_appointment(doctor, patient, datetime(2031, 1, 6, 15, tzinfo=IST)),
+        ends_at=datetime(2031, 1, 6, 2, 15, tzinfo=PST),
+        reason="check-up",
+        notes="bring results",
+        created_at=datetime(2030, 12, 1, 8, tzinfo=PST),
+    )
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.appointments.add(appointment)
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        stored = await uow.appointments.get(appointment.id)
+    assert stored == appointment
+    assert stored is not None
+    for value in (stored.starts_at, stored.ends_at, stored.created_at, stored.updated_at):
+        assert_utc(value)
+    assert stored.starts_at.replace(tzinfo=None) == datetime(2031, 1, 6, 9, 30)
+    assert stored.ends_at - stored.starts_at == timedelta(minutes=45)
+
+    changed = dataclasses.replace(
+        appointment,
+        status=Status.CANCELLED,
+        cancellation_reason="ill",
+        notes=None,
+        updated_at=seed.clock.now(),
+    )
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.appointments.save(changed)
+        await uow.commit()
+    async with SqlUnitOfWork(engine) as uow:
+        assert await uow.appointments.get(appointment.id) == changed
+        assert await uow.appointments.get(uuid4()) is None
+
+
+async def test_appointment_search_orders_by_instant_whatever_the_offset(
+    engine: AsyncEngine, seed: Seed
+) -> None:
+    """Local wall-clock order differs from UTC order: the stored order must be UTC's."""
+    doctor, other_doctor = await seed.doctors(2)
+    patient, other_patient = await seed.patients(2)
+    starts = [
+        datetime(2031, 1, 6, 14, 0, tzinfo=IST),  # 08:30Z
+        datetime(2031, 1, 6, 0, 15, tzinfo=PST),  # 08:15Z
+        datetime(2031, 1, 6, 9, 0, tzinfo=UTC),  # 09:00Z
+        datetime(2031, 1, 6, 13, 50, tzinfo=IST),  # 08:20Z
+    ]
+    made = [await seed.appointment(doctor, patient, s, minutes=5) for s in starts]
+    confirmed = await seed.appointment(
+        doctor, other_patient, datetime(2031, 1, 7, 9, tzinfo=UTC), status=Status.CONFIRMED
+    )
+    elsewhere = await seed.appointment(
+        other_doctor, other_patient, datetime(2031, 1, 5, tzinfo=UTC)
+    )
+    by_instant = sorted(made, key=lambda a: a.starts_at)
+
+    async def ids(filters: AppointmentFilter, page: PageRequest = PageRequest()) -> list[object]:
+        async with SqlUnitOfWork(engine) as uow:
+            return [a.id for a in (await uow.appointments.search(filters, page)).items]
+
+    assert await ids(AppointmentFilter(patient_id=patient.id)) == [a.id for a in by_instant]
+    assert await ids(AppointmentFilter()) == [elsewhere.id] + [a.id for a in by_instant] + [
+        confirmed.id
+    ]
+    assert await ids(AppointmentFilter(doctor_id=other_doctor.id)) == [elsewhere.id]
+    assert await ids(AppointmentFilter(status=Status.CONFIRMED)) == [confirmed.id]
+    window = AppointmentFilter(
+        starts_from=datetime(2031, 1, 6, 13, 50, tzinfo=IST),  # inclusive
+        starts_before=datetime(2031, 1, 6, 9, 0, tzinfo=UTC),  # exclusive
+    )
+    assert await ids(window) == [made[3].id, made[0].id]
+    async with SqlUnitOfWork(engine) as uow:
+        page = await uow.appointments.search(AppointmentFilter(), PageRequest(limit=2, offset=4))
+    assert [a.id for a in page.items] == [by_instant[3].id, confirmed.id]
+    assert page.total == 6
+
+
+async def test_busy_spans_counts_only_active_and_is_half_open(
+    engine: AsyncEngine, seed: Seed
+) -> None:
+    doctor, other_doctor = await seed.doctors(2)
+    patient = await seed.patient()
+    ten = datetime(2031, 1, 6, 10, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    kept = {}
+    for hour, status in enumerate(Status):
+        kept[status] = await seed.appointment(doctor, patient, ten + timedelta(hours=hour), 30)
+        if status is not Status.SCHEDULED:
+            async with SqlUnitOfWork(engine) as uow:
+                await uow.appointments.save(dataclasses.replace(kept[status], status=status))
+                await uow.commit()
+    await seed.appointment(other_doctor, (await seed.patient()), ten, 30)
+    whole_day = Span(ten - timedelta(hours=10), ten + timedelta(hours=12))
+
+    async with SqlUnitOfWork(engine) as uow:
+        doctor_busy = await uow.appointments.busy_spans(within=whole_day, doctor_id=doctor.id)
+        patient_busy = await uow.appointments.busy_spans(within=whole_day, patient_id=patient.id)
+        before = await uow.appointments.busy_spans(
+            within=Span(ten - timedelta(minutes=30), ten), doctor_id=doctor.id
+        )
+        after = await uow.appointments.busy_spans(
+            within=Span(ten + timedelta(minutes=30), ten + timedelta(minutes=60)),
+            doctor_id=doctor.id,
+        )
+        edge = await uow.appointments.busy_spans(
+            within=Span(ten + 29 * minute, ten + 31 * minute), doctor_id=doctor.id
+        )
+        excluded = await uow.appointments.busy_spans(
+            within=Span(ten, ten + 30 * minute),
+            doctor_id=doctor.id,
+            exclude_id=kept[Status.SCHEDULED].id,
+        )
+    active = [kept[s].span for s in (Status.SCHEDULED, Status.CONFIRMED, Status.CHECKED_IN)]
+    assert doctor_busy == active
+    assert patient_busy == active
+    assert before == []
+    assert after == []
+    assert edge == [kept[Status.SCHEDULED].span]
+    assert excluded == []
+
+
+async def test_future_active_lists_changeable_future_appointments(
+    engine: AsyncEngine, seed: Seed
+) -> None:
+    doctor, other_doctor = await seed.doctors(2)
+    patient, other_patient = await seed.patients(2)
+    now = seed.clock.now()
+    day = timedelta(days=1)
+    later = await seed.appointment(doctor, patient, now + 3 * day)
+    sooner = await seed.appointment(doctor, other_patient, now + 2 * day, status=Status.CONFIRMED)
+    await seed.appointment(doctor, patient, now - day)  # past
+    await seed.appointment(doctor, patient, now)  # starts now: not in the future
+    await seed.appointment(doctor, patient, now + 4 * day, status=Status.CANCELLED)
+    await seed.appointment(doctor, patient, now + 5 * day, status=Status.CHECKED_IN)
+    await seed.appointment(doctor, patient, now + 6 * day, status=Status.COMPLETED)
+    mine_elsewhere = await seed.appointment(other_doctor, patient, now + day)
+
+    async with SqlUnitOfWork(engine) as uow:
+        of_doctor = await uow.appointments.future_active(now=now, doctor_id=doctor.id)
+        of_patient = await uow.appointments.future_active(now=now, patient_id=patient.id)
+        both = await uow.appointments.future_active(
+            now=now, doctor_id=doctor.id, patient_id=other_patient.id
+        )
+    assert [a.id for a in of_doctor] == [sooner.id, later.id]
+    assert of_doctor[0] == sooner
+    assert [a.id for a in of_patient] == [mine_elsewhere.id, later.id]
+    assert [a.id for a in both] == [sooner.id]
+
+
+# --- shared security state -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", [UTC, IST], ids=["utc", "offset"])
+async def test_login_failures_count_upsert_and_window_restart(
+    engine: AsyncEngine, seed: Seed, zone: timezone
+) -> None:
+    window = timedelta(minutes=15)
+    start = seed.clock.now().astimezone(zone)
+
+    async def record(key: str, at: datetime) -> None:
+        async with SqlUnitOfWork(engine) as uow:
+            await uow.login_failures.record(key, at, at - window)
+            await uow.commit()
+
+    async def get(key: str) -> tuple[int, datetime] | None:
+        async with SqlUnitOfWork(engine) as uow:
+            failures = await uow.login_failures.get(key)
+        return (failures.count, failures.first_failed_at) if failures else None
+
+    assert await get("alice") is None
+    await record("alice", start)
+    await record("alice", start + timedelta(minutes=5))
+    await record("alice", start + timedelta(minutes=14))
+    await record("bob", start + timedelta(minutes=5))
+    assert await get("alice") == (3, start)
+    assert await get("bob") == (1, start + timedelta(minutes=5))
+
+    restart = start + window  # the first failure is now exactly one window old
+    await record("alice", restart)
+    assert await get("alice") == (1, restart)
+    await record("alice", restart + timedelta(minutes=1))
+    assert await get("alice") == (2, restart)
+
+    failures = await get("alice")
+    assert failures is not None
+    assert_utc(failures[1])
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.login_failures.clear("alice")
+        await uow.commit()
+    assert await get("alice") is None
+    assert await get("bob") == (1, start + timedelta(minutes=5))
+
+
+async def test_revoked_tokens_are_idempotent_and_purged_after_expiry(
+    engine: AsyncEngine, seed: Seed
+) -> None:
+    user = await seed.user()
+    now = seed.clock.now()
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.revoked_tokens.add("expired", now - timedelta(seconds=1))
+        await uow.revoked_tokens.add("at-now", now)
+        await uow.revoked_tokens.add("live", now + timedelta(minutes=5))
+        await uow.revoked_tokens.add("live", now + timedelta(minutes=5))  # twice is harmless
+        await uow.commit()
+    assert await count_rows(engine, "SELECT count(*) FROM revoked_tokens") == 3
+
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.revoked_tokens.purge_expired(now)
+        await uow.commit()
+
+    async with SqlUnitOfWork(engine) as uow:
+        revoked = {
+            jti: principal.token_revoked
+            for jti in ("expired", "at-now", "live")
+            if (principal := await uow.users.load_principal(user.id, jti)) is not None
+        }
+    assert revoked == {"expired": False, "at-now": True, "live": True}
+    assert await count_rows(engine, "SELECT count(*) FROM revoked_tokens") == 2
