@@ -100,7 +100,11 @@ class ApiClinic:
         return await self._party(username)
 
     async def book(
-        self, who: Party, doctor: Party, starts_at: datetime, patient_id: str | None = None,
+        self,
+        who: Party,
+        doctor: Party,
+        starts_at: datetime,
+        patient_id: str | None = None,
         minutes: int = 30,
     ) -> httpx.Response:
         body: dict[str, Any] = {
@@ -112,10 +116,81 @@ class ApiClinic:
             body["patient_id"] = patient_id
         return await self.client.post("/api/appointments", json=body, headers=who.headers)
 
-    def next_working_day(self, at: time = time(10), zone: str = "UTC", days_ahead: int = 1) -> datetime:
+    def next_working_day(
+        self, at: time = time(10), zone: str = "UTC", days_ahead: int = 1
+    ) -> datetime:
         """`at` local time on the first Monday-Friday at least `days_ahead` after now."""
         tz = ZoneInfo(zone)
         day: date = self.clock.now().astimezone(tz).date() + timedelta(days=days_ahead)
         while day.weekday() >= 5:
             day += timedelta(days=1)
         return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
+# --- clinic-section helpers (departments, doctors, schedule, patients, appointments) ----
+
+
+async def relogin(clinic: ApiClinic, party: Party) -> Party:
+    """A fresh token for `party`: needed after moving `clock` past the token lifetime."""
+    fresh = await clinic._party(str(party.user["username"]))
+    party.headers, party.token, party.user = fresh.headers, fresh.token, fresh.user
+    return party
+
+
+def next_monday(clock: FixedClock, weeks_ahead: int = 0) -> date:
+    """The first Monday at least two days after now (so its whole week is in the future)."""
+    day = clock.now().date() + timedelta(days=2)
+    while day.weekday() != 0:
+        day += timedelta(days=1)
+    return day + timedelta(weeks=weeks_ahead)
+
+
+def at(day: date, hour: int, minute: int = 0, zone: str = "UTC") -> datetime:
+    """Local wall-clock time on `day` in `zone`, as an aware UTC datetime."""
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def parse_utc(value: str) -> datetime:
+    """A response datetime, checked to be given in UTC (`Z` or `+00:00`)."""
+    assert value.endswith(("Z", "+00:00")), f"not UTC: {value}"
+    parsed = datetime.fromisoformat(value)
+    assert parsed.utcoffset() == timedelta(0)
+    return parsed
+
+
+# --- helpers appended for the auth/admin/edge suites --------------------------------
+
+# What a password hash looks like in any scheme the hasher knows (argon2, bcrypt).
+HASH_MARKERS = ("$argon2", "$2b$", "$2a$", "$2y$", "password_hash")
+
+
+def forbid_secrets_in_responses(client: httpx.AsyncClient, *secrets: str) -> None:
+    """Fail the test on any response whose body holds a hash or one of `secrets`."""
+    forbidden = (*HASH_MARKERS, PASSWORD, *secrets)
+
+    async def check(response: httpx.Response) -> None:
+        body = (await response.aread()).decode(errors="replace")
+        leaked = [s for s in forbidden if s in body]
+        assert not leaked, f"{response.request.method} {response.request.url}: {leaked}"
+
+    client.event_hooks["response"].append(check)
+
+
+def make_container(
+    database_url: str, engine: Any, clock: FixedClock, **settings: object
+) -> Container:
+    """A container built like the `container` fixture, with extra settings."""
+    from dependency_injector import providers
+
+    from tests import conftest
+
+    container = Container()
+    container.settings.override(providers.Object(conftest.test_settings(database_url, **settings)))
+    container.engine.override(providers.Object(engine))
+    container.clock.override(providers.Object(clock))
+    return container
+
+
+def client_for(app: Any) -> httpx.AsyncClient:
+    """An httpx client for another app instance (use with `async with`)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")

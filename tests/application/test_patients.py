@@ -95,7 +95,8 @@ async def test_actor_without_record_sees_no_patient(clinic: Clinic, role: Role) 
 
 @pytest.mark.parametrize(
     ("editor", "error"),
-    [("admin", None), ("p", None), ("a", Forbidden), ("b", NotFound), ("q", NotFound)],
+    # Doctors may never edit patients (403 whatever the id); another patient: 404.
+    [("admin", None), ("p", None), ("a", Forbidden), ("b", Forbidden), ("q", NotFound)],
 )
 async def test_update_patient_permissions(
     clinic: Clinic, editor: str, error: type[Exception] | None

@@ -19,6 +19,12 @@ from appointments.domain.users import Role
 
 T = TypeVar("T")
 
+# Function-level authorization: use-cases declare which roles may use them at all as a
+# class attribute `roles`, checked before anything else (the HTTP edge checks it even
+# before validating the request body, so a forbidden role gets 403, not 422).
+ADMIN_ONLY = frozenset({Role.ADMIN})
+STAFF = frozenset({Role.ADMIN, Role.DOCTOR})
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:

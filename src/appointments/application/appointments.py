@@ -256,7 +256,8 @@ class Action(StrEnum):
 
 class ChangeStatus:
     """Lifecycle moves. Cancel is open to every party; the rest to the treating doctor and
-    admins (a patient who can see the appointment gets 403, anyone else 404)."""
+    admins. A patient may not use those at all (403 whatever the id, so it reveals
+    nothing); a doctor who cannot see the appointment gets 404."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
@@ -264,6 +265,8 @@ class ChangeStatus:
     async def __call__(
         self, actor: Actor, appointment_id: UUID, action: Action, reason: str | None = None
     ) -> Appointment:
+        if action is not Action.CANCEL:
+            actor.require(Role.ADMIN, Role.DOCTOR)
         now = self._clock.now()
         async with self._uow as uow:
             appointment = await _visible_appointment(uow, actor, appointment_id)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from appointments.application.actor import Actor, visible_or_404
+from appointments.application.actor import ADMIN_ONLY, Actor, visible_or_404
 from appointments.application.ports import Page, PageRequest, UnitOfWork
 from appointments.domain.clinic import Department
 from appointments.domain.errors import DepartmentExists, DepartmentNotEmpty, InvalidValue
-from appointments.domain.users import Role
 
 
 def _name(name: str) -> str:
@@ -37,11 +36,13 @@ class GetDepartment:
 
 
 class CreateDepartment:
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, name: str, description: str | None) -> Department:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         department = Department(name=_name(name), description=description)
         async with self._uow as uow:
             if await uow.departments.name_taken(department.name):
@@ -52,6 +53,8 @@ class CreateDepartment:
 
 
 class UpdateDepartment:
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
@@ -63,7 +66,7 @@ class UpdateDepartment:
         description: str | None,
         description_sent: bool,
     ) -> Department:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         async with self._uow as uow:
             department = visible_or_404(await uow.departments.get(department_id))
             if name is not None:
@@ -78,11 +81,13 @@ class UpdateDepartment:
 
 
 class DeleteDepartment:
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, department_id: UUID) -> None:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         async with self._uow as uow:
             visible_or_404(await uow.departments.get(department_id))
             if await uow.departments.has_doctors(department_id):

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from appointments.application.actor import Actor, visible_or_404
+from appointments.application.actor import ADMIN_ONLY, STAFF, Actor, visible_or_404
 from appointments.application.errors import FieldNotAllowed, Forbidden, RangeTooLong
 from appointments.application.ports import (
     ClinicConfig,
@@ -43,6 +43,8 @@ async def _department_must_exist(uow: UnitOfWork, department_id: UUID) -> None:
 class CreateDoctor:
     """The DOCTOR user and the doctor record in one transaction: a failure leaves neither."""
 
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
         self._uow, self._hasher, self._clock = uow, hasher, clock
 
@@ -54,7 +56,7 @@ class CreateDoctor:
         specialization: str,
         phone: str | None,
     ) -> Doctor:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         async with self._uow as uow:
             await _department_must_exist(uow, department_id)
             user = await create_user(uow, self._hasher, self._clock, data, Role.DOCTOR)
@@ -99,10 +101,13 @@ class DoctorChanges:
 
 
 class UpdateDoctor:
+    roles = STAFF
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, doctor_id: UUID, changes: DoctorChanges) -> Doctor:
+        actor.require(*self.roles)
         if not actor.may_manage_doctor(doctor_id):
             raise Forbidden("Only an admin or the doctor themself may change a doctor.")
         values = changes.values
@@ -134,11 +139,13 @@ class DeactivateDoctor:
     """Deactivates doctor and login, revokes their tokens and cancels their future
     active appointments, all in one transaction."""
 
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
 
     async def __call__(self, actor: Actor, doctor_id: UUID) -> None:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         now = self._clock.now()
         async with self._uow as uow:
             doctor = visible_or_404(await uow.doctors.get(doctor_id))
@@ -180,12 +187,15 @@ class GetSchedule:
 
 
 class SetSchedule:
+    roles = STAFF
+
     def __init__(self, uow: UnitOfWork, config: ClinicConfig) -> None:
         self._uow, self._zone = uow, config.timezone
 
     async def __call__(
         self, actor: Actor, doctor_id: UUID, intervals: list[WeeklyInterval]
     ) -> DoctorSchedule:
+        actor.require(*self.roles)
         if not actor.may_manage_doctor(doctor_id):
             raise Forbidden("Only an admin or the doctor themself may change a schedule.")
         weekly = WeeklySchedule.of(intervals)
@@ -198,6 +208,8 @@ class SetSchedule:
 
 
 class AddTimeOff:
+    roles = STAFF
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
@@ -209,6 +221,7 @@ class AddTimeOff:
         ends_at: datetime,
         reason: str | None,
     ) -> TimeOff:
+        actor.require(*self.roles)
         if not actor.may_manage_doctor(doctor_id):
             raise Forbidden("Only an admin or the doctor themself may add time off.")
         if ends_at <= starts_at:
@@ -222,10 +235,13 @@ class AddTimeOff:
 
 
 class DeleteTimeOff:
+    roles = STAFF
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, doctor_id: UUID, time_off_id: UUID) -> None:
+        actor.require(*self.roles)
         if not actor.may_manage_doctor(doctor_id):
             raise Forbidden("Only an admin or the doctor themself may remove time off.")
         async with self._uow as uow:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
-from appointments.application.actor import Actor, visible_or_404
+from appointments.application.actor import ADMIN_ONLY, Actor, visible_or_404
 from appointments.application.errors import Forbidden
 from appointments.application.ports import (
     Clock,
@@ -82,11 +82,13 @@ def _apply(patient: Patient, values: dict[str, object]) -> None:
 class CreatePatient:
     """A front-desk patient record, without a login."""
 
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
 
     async def __call__(self, actor: Actor, data: PatientData) -> Patient:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         patient = Patient(full_name="", created_at=self._clock.now())
         _apply(patient, data.values)
         patient.full_name = check_full_name(patient.full_name)  # required, even if not sent
@@ -97,10 +99,15 @@ class CreatePatient:
 
 
 class UpdatePatient:
+    # API.md: "ADMIN; the patient themself": a doctor may not use this at all (403
+    # whatever the id, so it reveals nothing).
+    roles = frozenset({Role.ADMIN, Role.PATIENT})
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, patient_id: UUID, data: PatientData) -> Patient:
+        actor.require(*self.roles)
         async with self._uow as uow:
             patient = await _visible_patient(uow, actor, patient_id)
             if not (actor.is_admin or actor.is_patient(patient_id)):
@@ -114,11 +121,13 @@ class UpdatePatient:
 class DeactivatePatient:
     """Deactivates the record and its login; cancels future active appointments."""
 
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
 
     async def __call__(self, actor: Actor, patient_id: UUID) -> None:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         now = self._clock.now()
         async with self._uow as uow:
             patient = visible_or_404(await uow.patients.get(patient_id))

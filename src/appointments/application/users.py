@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from appointments.application.actor import Actor, visible_or_404
+from appointments.application.actor import ADMIN_ONLY, Actor, visible_or_404
 from appointments.application.ports import (
     Clock,
     Page,
@@ -86,21 +86,25 @@ async def ensure_admin_remains(uow: UnitOfWork, user: User) -> None:
 
 
 class ListUsers:
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, filters: UserFilter, page: PageRequest) -> Page[User]:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         async with self._uow as uow:
             return await uow.users.search(filters, page)
 
 
 class CreateUser:
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
         self._uow, self._hasher, self._clock = uow, hasher, clock
 
     async def __call__(self, actor: Actor, data: NewUser, role: Role) -> User:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         async with self._uow as uow:
             user = await create_user(uow, self._hasher, self._clock, data, role)
             if role is Role.PATIENT:
@@ -110,11 +114,13 @@ class CreateUser:
 
 
 class GetUser:
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, user_id: UUID) -> User:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         async with self._uow as uow:
             return visible_or_404(await uow.users.get(user_id))
 
@@ -128,11 +134,13 @@ class UserChanges:
 
 
 class UpdateUser:
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
         self._uow, self._hasher, self._clock = uow, hasher, clock
 
     async def __call__(self, actor: Actor, user_id: UUID, changes: UserChanges) -> User:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         now = self._clock.now()
         async with self._uow as uow:
             user = visible_or_404(await uow.users.get(user_id))
@@ -156,11 +164,13 @@ class UpdateUser:
 
 
 class DeactivateUser:
+    roles = ADMIN_ONLY
+
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
 
     async def __call__(self, actor: Actor, user_id: UUID) -> None:
-        actor.require(Role.ADMIN)
+        actor.require(*self.roles)
         async with self._uow as uow:
             user = visible_or_404(await uow.users.get(user_id))
             await ensure_admin_remains(uow, user)

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# aiosqlite logs every statement with its parameters (password hashes included) at DEBUG.
+# Like SQLAlchemy does for its own loggers, cap it unless the operator configured it.
+if logging.getLogger("aiosqlite").level == logging.NOTSET:
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, connect_timeout: float = 5
+) -> AsyncEngine:
     if not is_sqlite(url):
         # pre_ping replaces connections that died while the database was away, so the
-        # same process serves again once it is back.
+        # same process serves again once it is back. The connect timeout (asyncpg's own
+        # default is 60 s) turns a silent network into a prompt 503 instead of a hung request.
         return create_async_engine(
-            url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+            url,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            connect_args={"timeout": connect_timeout},
         )
     engine = create_async_engine(url, connect_args={"timeout": 30})
     _serialise_sqlite_writes(engine)

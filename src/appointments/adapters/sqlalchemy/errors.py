@@ -29,6 +29,10 @@ CONSTRAINT_ERRORS: dict[str, type[DomainError]] = {
     "fk_doctors_department_id_departments": DepartmentNotEmpty,
 }
 CONSTRAINT_STATES = {"23505", "23P01", "23503"}
+# Besides connection exceptions (class 08): the server shutting down, crashed or still
+# starting up (57P01-57P03), and out of connection slots (53300). Drivers report some of
+# these as a plain DBAPIError, so the state decides.
+UNAVAILABLE_STATES = {"57P01", "57P02", "57P03", "53300"}
 
 
 def sqlstate(error: DBAPIError) -> str | None:
@@ -53,7 +57,12 @@ def translate(error: BaseException) -> BaseException | None:
                 if name in message:
                     return domain_error()
             return None
-        if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+        unavailable = state is not None and (state.startswith("08") or state in UNAVAILABLE_STATES)
+        if (
+            unavailable
+            or error.connection_invalidated
+            or isinstance(error, OperationalError | InterfaceError)
+        ):
             return DatabaseUnavailable()
         return None
     if isinstance(error, OSError | TimeoutError):

@@ -9,8 +9,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from appointments.adapters.sqlalchemy.errors import translate
 from appointments.application.errors import (
@@ -81,7 +85,54 @@ async def _unexpected(_: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
+        return await http_exception_handler(request, error)
+    # Starlette's `Allow` names only the first route matching the path, but one path has
+    # a route per method (GET, PATCH, DELETE /api/.../{id}): list them all (RFC 9110).
+    # Included routers are not routes themselves: walk their effective route contexts.
+    allowed: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            allowed |= route.methods or set()
+    return JSONResponse(
+        {"detail": "Method Not Allowed"},
+        status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
+        headers={"Allow": ", ".join(sorted(allowed))},
+    )
+
+
+# Every operation that reads a body can also answer these, before any route code runs.
+BODY_ERRORS = {
+    status.HTTP_400_BAD_REQUEST: "The request body is not valid JSON or form data.",
+    status.HTTP_413_CONTENT_TOO_LARGE: "The request body is too large.",
+}
+
+
+def _document_body_errors(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        for code, description in BODY_ERRORS.items():
+                            operation["responses"].setdefault(
+                                str(code), {"description": description, "content": error}
+                            )
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    _document_body_errors(app)

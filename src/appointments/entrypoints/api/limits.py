@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """An HTTPException, so FastAPI's body reader lets it through as a 413 (it turns any
+    other error raised while reading a body into a 400)."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "The request body is too large.")
 
 
 class BodySizeLimit:

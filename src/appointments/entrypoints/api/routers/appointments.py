@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -15,7 +14,7 @@ from appointments.entrypoints.api.schemas.appointments import (
     AppointmentPatchIn,
     CancelIn,
 )
-from appointments.entrypoints.api.schemas.common import PageOut, errors, page_out
+from appointments.entrypoints.api.schemas.common import IsoDate, PageOut, errors, page_out
 
 router = APIRouter(
     prefix="/api/appointments", tags=["appointments"], responses=errors(401, 422, 503)
@@ -31,8 +30,8 @@ async def list_appointments(
     doctor_id: UUID | None = None,
     patient_id: UUID | None = None,
     status: Status | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> PageOut[AppointmentOut]:
     """Ordered by start. Admins see all; doctors and patients their own."""
     query = uc.AppointmentQuery(doctor_id, patient_id, status, date_from, date_to)

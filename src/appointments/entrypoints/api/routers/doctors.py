@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 from typing import Annotated
 from uuid import UUID
 
@@ -23,7 +23,7 @@ from appointments.entrypoints.api.schemas.clinic import (
     TimeOffOut,
     WeeklyIntervalIO,
 )
-from appointments.entrypoints.api.schemas.common import PageOut, errors, page_out
+from appointments.entrypoints.api.schemas.common import IsoDate, PageOut, errors, page_out
 
 router = APIRouter(prefix="/api/doctors", tags=["doctors"], responses=errors(401, 422, 503))
 
@@ -162,8 +162,8 @@ async def availability(
     doctor_id: UUID,
     actor: CurrentActor,
     get: Annotated[uc.GetAvailability, Depends(use("get_availability"))],
-    date_from: date,
-    date_to: date,
+    date_from: IsoDate,
+    date_to: IsoDate,
     duration_minutes: Annotated[int, Query(ge=5, le=480)] = 30,
 ) -> AvailabilityOut:
     """Bookable slots (UTC), stepping by `duration_minutes` from each working interval's

@@ -1,19 +1,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from appointments.domain.appointments import Status
 from appointments.entrypoints.api.schemas.common import (
+    JSON_NUMBER,
     Input,
-    JsonInt,
     LongText,
     Output,
     ShortText,
     UtcDatetime,
 )
+
+DurationMinutes = Annotated[int, Field(ge=1, le=24 * 60), JSON_NUMBER]
 
 
 class AppointmentOut(Output):
@@ -36,7 +39,7 @@ class AppointmentIn(Input):
     patient_id: UUID | None = None
     starts_at: UtcDatetime
     ends_at: UtcDatetime | None = None
-    duration_minutes: JsonInt | None = Field(default=None, ge=1, le=24 * 60)
+    duration_minutes: DurationMinutes | None = None
     reason: ShortText | None = None
 
 
@@ -45,7 +48,7 @@ class AppointmentPatchIn(Input):
 
     starts_at: UtcDatetime | None = None
     ends_at: UtcDatetime | None = None
-    duration_minutes: JsonInt | None = Field(default=None, ge=1, le=24 * 60)
+    duration_minutes: DurationMinutes | None = None
     reason: ShortText | None = None
     notes: LongText | None = None
 

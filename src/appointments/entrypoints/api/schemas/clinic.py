@@ -9,6 +9,7 @@ from pydantic import EmailStr, Field, StringConstraints
 from appointments.entrypoints.api.schemas.common import (
     FullName,
     Input,
+    IsoDate,
     JsonInt,
     LongText,
     Output,
@@ -131,7 +132,7 @@ class PatientIn(Input):
     full_name: FullName
     email: EmailStr | None = None
     phone: Phone | None = None
-    date_of_birth: date | None = None
+    date_of_birth: IsoDate | None = None
 
 
 class PatientPatchIn(Input):
@@ -139,4 +140,4 @@ class PatientPatchIn(Input):
     full_name: FullName | None = None
     email: EmailStr | None = None
     phone: Phone | None = None
-    date_of_birth: date | None = None
+    date_of_birth: IsoDate | None = None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import (
@@ -11,10 +12,13 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    GetJsonSchemaHandler,
     Strict,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from appointments.application.ports import Page
 
@@ -25,16 +29,46 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+# RFC 3339 (the OpenAPI `date-time` / `date` formats): pydantic alone would also read
+# "0" or 1700000000 as timestamps, and accept a space for the "T" or no seconds.
+_RFC3339_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+)
+_RFC3339_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _text_only(value: object) -> object:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not _RFC3339_DATETIME.fullmatch(value):
         raise ValueError("expected an ISO 8601 date-time string with an offset")
+    return value
+
+
+def _date_text_only(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value  # already a date (built in Python, not parsed from a request)
+    if not isinstance(value, str) or not _RFC3339_DATE.fullmatch(value):
+        raise ValueError("expected an ISO 8601 date string (YYYY-MM-DD)")
     return value
 
 
 # ISO 8601 strings with an offset only: no naive times, no numbers read as timestamps.
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_to_utc)]
-# JSON integers and booleans only: "1" or "yes" is not silently converted.
-JsonInt = Annotated[int, Strict()]
+# YYYY-MM-DD strings only, in bodies and in query strings.
+IsoDate = Annotated[date, BeforeValidator(_date_text_only)]
+
+
+def _number_only(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a JSON integer")
+    return value
+
+
+# JSON integers and booleans only: "1" or "yes" is not silently converted. 3.0 is an
+# integer in JSON Schema, so it is one here too (3.5 is still refused). Bounds on an
+# optional field go before it, `Annotated[int, Field(ge=1), JSON_NUMBER]`, or OpenAPI
+# would show pydantic's `ge`/`le` instead of `minimum`/`maximum`.
+JSON_NUMBER = BeforeValidator(_number_only)
+JsonInt = Annotated[int, JSON_NUMBER]
 JsonBool = Annotated[bool, Strict()]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,50}$")]
@@ -57,6 +91,21 @@ class Input(BaseModel):
         ):
             raise ValueError(f"{', '.join(nulls)} may not be null")
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Document `not_null` fields as optional but never null, as they are validated."""
+        json_schema = handler(core_schema)
+        properties = handler.resolve_ref_schema(json_schema).get("properties", {})
+        for name in cls.not_null:
+            field = properties.get(name, {})
+            branches = [b for b in field.pop("anyOf", []) if b != {"type": "null"}]
+            if branches:
+                field.pop("default", None)
+                field.update(branches[0] if len(branches) == 1 else {"anyOf": branches})
+        return json_schema
 
     def sent(self) -> dict[str, object]:
         """The fields the client actually sent (PATCH semantics)."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -10,6 +10,7 @@ from appointments.domain.users import Role
 from appointments.entrypoints.api.schemas.common import (
     FullName,
     Input,
+    IsoDate,
     JsonBool,
     Output,
     Password,
@@ -39,7 +40,7 @@ class RegisterIn(Input):
     full_name: FullName
     password: Password
     phone: Phone | None = None
-    date_of_birth: date | None = None
+    date_of_birth: IsoDate | None = None
 
 
 class LoginIn(Input):
