@@ -60,53 +60,55 @@ class Container(containers.DeclarativeContainer):
     clinic = providers.Singleton(_clinic, settings)
 
     uow = providers.Factory(SqlUnitOfWork, engine=engine)
+    # For use-cases that change nothing: no BEGIN/ROLLBACK round trips.
+    read_uow = providers.Factory(SqlUnitOfWork, engine=engine, read_only=True)
 
     # identity
     register_patient = providers.Factory(auth.RegisterPatient, uow, hasher, clock)
     login = providers.Factory(auth.Login, uow, hasher, tokens, clock, clinic)
-    authenticate = providers.Factory(auth.Authenticate, uow, tokens)
-    get_me = providers.Factory(auth.GetMe, uow)
+    authenticate = providers.Factory(auth.Authenticate, read_uow, tokens)
+    get_me = providers.Factory(auth.GetMe, read_uow)
     logout = providers.Factory(auth.Logout, uow, clock)
     change_password = providers.Factory(auth.ChangePassword, uow, hasher, clock)
     provision_admin = providers.Factory(auth.ProvisionAdmin, uow, hasher, clock)
 
     # admin
-    list_users = providers.Factory(users.ListUsers, uow)
+    list_users = providers.Factory(users.ListUsers, read_uow)
     create_user = providers.Factory(users.CreateUser, uow, hasher, clock)
-    get_user = providers.Factory(users.GetUser, uow)
+    get_user = providers.Factory(users.GetUser, read_uow)
     update_user = providers.Factory(users.UpdateUser, uow, hasher, clock)
     deactivate_user = providers.Factory(users.DeactivateUser, uow, clock)
-    dashboard_stats = providers.Factory(stats.GetDashboardStats, uow, clock, clinic)
+    dashboard_stats = providers.Factory(stats.GetDashboardStats, read_uow, clock, clinic)
 
     # departments
-    list_departments = providers.Factory(departments.ListDepartments, uow)
-    get_department = providers.Factory(departments.GetDepartment, uow)
+    list_departments = providers.Factory(departments.ListDepartments, read_uow)
+    get_department = providers.Factory(departments.GetDepartment, read_uow)
     create_department = providers.Factory(departments.CreateDepartment, uow)
     update_department = providers.Factory(departments.UpdateDepartment, uow)
     delete_department = providers.Factory(departments.DeleteDepartment, uow)
 
     # doctors
-    list_doctors = providers.Factory(doctors.ListDoctors, uow)
-    get_doctor = providers.Factory(doctors.GetDoctor, uow)
+    list_doctors = providers.Factory(doctors.ListDoctors, read_uow)
+    get_doctor = providers.Factory(doctors.GetDoctor, read_uow)
     create_doctor = providers.Factory(doctors.CreateDoctor, uow, hasher, clock)
     update_doctor = providers.Factory(doctors.UpdateDoctor, uow)
     deactivate_doctor = providers.Factory(doctors.DeactivateDoctor, uow, clock)
-    get_schedule = providers.Factory(doctors.GetSchedule, uow, clock, clinic)
+    get_schedule = providers.Factory(doctors.GetSchedule, read_uow, clock, clinic)
     set_schedule = providers.Factory(doctors.SetSchedule, uow, clinic)
     add_time_off = providers.Factory(doctors.AddTimeOff, uow)
     delete_time_off = providers.Factory(doctors.DeleteTimeOff, uow)
-    get_availability = providers.Factory(doctors.GetAvailability, uow, clock, clinic)
+    get_availability = providers.Factory(doctors.GetAvailability, read_uow, clock, clinic)
 
     # patients
-    list_patients = providers.Factory(patients.ListPatients, uow)
-    get_patient = providers.Factory(patients.GetPatient, uow)
+    list_patients = providers.Factory(patients.ListPatients, read_uow)
+    get_patient = providers.Factory(patients.GetPatient, read_uow)
     create_patient = providers.Factory(patients.CreatePatient, uow, clock)
     update_patient = providers.Factory(patients.UpdatePatient, uow)
     deactivate_patient = providers.Factory(patients.DeactivatePatient, uow, clock)
 
     # appointments
     book_appointment = providers.Factory(appointments.BookAppointment, uow, clock, clinic)
-    get_appointment = providers.Factory(appointments.GetAppointment, uow)
-    list_appointments = providers.Factory(appointments.ListAppointments, uow, clinic)
+    get_appointment = providers.Factory(appointments.GetAppointment, read_uow)
+    list_appointments = providers.Factory(appointments.ListAppointments, read_uow, clinic)
     update_appointment = providers.Factory(appointments.UpdateAppointment, uow, clock, clinic)
     change_status = providers.Factory(appointments.ChangeStatus, uow, clock)

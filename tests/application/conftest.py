@@ -65,6 +65,7 @@ def container(store: MemoryStore, clock: FixedClock, clinic_timezone: str) -> Co
     container.settings.override(providers.Object(settings))
     container.clock.override(providers.Object(clock))
     container.uow.override(providers.Factory(MemoryUnitOfWork, store))
+    container.read_uow.override(providers.Factory(MemoryUnitOfWork, store))
     return container
 
 

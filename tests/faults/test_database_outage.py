@@ -246,8 +246,8 @@ class PausingUnitOfWork(SqlUnitOfWork):
         return self
 
     async def _pause(self) -> None:
-        assert self._connection is not None
-        raw = await self._connection.get_raw_connection()
+        assert self.connection is not None
+        raw = await self.connection.get_raw_connection()
         self._gate.backend_pid = raw.driver_connection.get_server_pid()  # type: ignore[union-attr]
         self._gate.reached.set()
         await asyncio.wait_for(self._gate.release.wait(), timeout=10)

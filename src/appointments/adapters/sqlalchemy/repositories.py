@@ -49,6 +49,7 @@ from appointments.application.ports import (
 from appointments.domain.appointments import (
     ACTIVE_STATUSES,
     CHANGEABLE_STATUSES,
+    MAX_DURATION,
     Appointment,
     Status,
 )
@@ -515,6 +516,9 @@ class SqlAppointmentRepository(_Repository):
             appointments.c.status.in_(ACTIVE),
             appointments.c.starts_at < within.end,
             appointments.c.ends_at > within.start,
+            # Redundant but index-friendly: nothing lasts longer than MAX_DURATION, so the
+            # (doctor_id, starts_at) index scan gets a lower bound too.
+            appointments.c.starts_at > within.start - MAX_DURATION,
         )
         if doctor_id is not None:
             query = query.where(appointments.c.doctor_id == doctor_id)
