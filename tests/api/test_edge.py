@@ -111,7 +111,7 @@ async def test_body_over_the_limit_is_413(client: httpx.AsyncClient, container: 
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 413, response.text
-    assert response.json()["detail"]
+    assert response.json()["code"] == "payload_too_large"
     assert await login_status(client, "big") == 401
 
 
@@ -130,7 +130,7 @@ async def test_streamed_body_over_the_limit_is_413(
     )
     assert "content-length" not in response.request.headers
     assert response.status_code == 413, response.text
-    assert response.json()["detail"]
+    assert response.json()["code"] == "payload_too_large"
     assert await login_status(client, "big") == 401
 
 

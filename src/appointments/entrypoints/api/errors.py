@@ -87,6 +87,11 @@ async def _unexpected(_: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == status.HTTP_413_CONTENT_TOO_LARGE:
+        # Same body as the middleware's early 413 (declared Content-Length).
+        return JSONResponse(
+            {"detail": error.detail, "code": "payload_too_large"}, status_code=error.status_code
+        )
     if error.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
         return await http_exception_handler(request, error)
     # Starlette's `Allow` names only the first route matching the path, but one path has

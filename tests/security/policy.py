@@ -1,0 +1,76 @@
+"""The declared function-level access policy, transcribed from API.md.
+
+Each entry maps (method, path template) to the callers that may use the operation *at
+all*. Object-level rules ("that doctor", "the patient themself", "same visibility") are not
+expressed here: a role listed here may still get 404 for an object it may not see, or 403
+for an object it may see but not change. A caller NOT listed must get 401 (anonymous) or
+403 (authenticated), whatever the object.
+
+Every served route must have an entry and every entry a route (see API5 in
+test_owasp_api_top10.py): adding an endpoint means deciding here who may call it.
+"""
+
+from __future__ import annotations
+
+ANONYMOUS = "ANONYMOUS"
+ADMIN = "ADMIN"
+DOCTOR = "DOCTOR"
+PATIENT = "PATIENT"
+
+CALLERS = (ANONYMOUS, ADMIN, DOCTOR, PATIENT)
+ANY_ROLE = frozenset({ADMIN, DOCTOR, PATIENT})
+ANYONE = frozenset(CALLERS)
+ADMIN_ONLY = frozenset({ADMIN})
+
+# Routes the policy does not cover: documentation and health probes (anyone, no data).
+EXCLUDED_PREFIXES = ("/docs", "/redoc", "/openapi.json", "/health")
+
+POLICY: dict[tuple[str, str], frozenset[str]] = {
+    # auth
+    ("POST", "/api/auth/register"): ANYONE,
+    ("POST", "/api/auth/login"): ANYONE,
+    ("GET", "/api/auth/me"): ANY_ROLE,
+    ("POST", "/api/auth/logout"): ANY_ROLE,
+    ("POST", "/api/auth/password"): ANY_ROLE,
+    # admin: "ADMIN only; other roles 403"
+    ("GET", "/api/admin/dashboard/stats"): ADMIN_ONLY,
+    ("GET", "/api/admin/users"): ADMIN_ONLY,
+    ("POST", "/api/admin/users"): ADMIN_ONLY,
+    ("GET", "/api/admin/users/{user_id}"): ADMIN_ONLY,
+    ("PATCH", "/api/admin/users/{user_id}"): ADMIN_ONLY,
+    ("DELETE", "/api/admin/users/{user_id}"): ADMIN_ONLY,
+    # departments
+    ("GET", "/api/departments"): ANY_ROLE,
+    ("GET", "/api/departments/{department_id}"): ANY_ROLE,
+    ("POST", "/api/departments"): ADMIN_ONLY,
+    ("PATCH", "/api/departments/{department_id}"): ADMIN_ONLY,
+    ("DELETE", "/api/departments/{department_id}"): ADMIN_ONLY,
+    # doctors
+    ("GET", "/api/doctors"): ANY_ROLE,
+    ("GET", "/api/doctors/{doctor_id}"): ANY_ROLE,
+    ("POST", "/api/doctors"): ADMIN_ONLY,
+    ("PATCH", "/api/doctors/{doctor_id}"): frozenset({ADMIN, DOCTOR}),  # the doctor itself
+    ("DELETE", "/api/doctors/{doctor_id}"): ADMIN_ONLY,
+    ("GET", "/api/doctors/{doctor_id}/schedule"): ANY_ROLE,
+    ("PUT", "/api/doctors/{doctor_id}/schedule"): frozenset({ADMIN, DOCTOR}),  # that doctor
+    ("POST", "/api/doctors/{doctor_id}/time-off"): frozenset({ADMIN, DOCTOR}),
+    ("DELETE", "/api/doctors/{doctor_id}/time-off/{time_off_id}"): frozenset({ADMIN, DOCTOR}),
+    ("GET", "/api/doctors/{doctor_id}/availability"): ANY_ROLE,
+    # patients
+    ("GET", "/api/patients"): ANY_ROLE,
+    ("GET", "/api/patients/{patient_id}"): ANY_ROLE,
+    ("POST", "/api/patients"): ADMIN_ONLY,
+    ("PATCH", "/api/patients/{patient_id}"): frozenset({ADMIN, PATIENT}),  # the patient themself
+    ("DELETE", "/api/patients/{patient_id}"): ADMIN_ONLY,
+    # appointments
+    ("GET", "/api/appointments"): ANY_ROLE,
+    ("GET", "/api/appointments/{appointment_id}"): ANY_ROLE,
+    ("POST", "/api/appointments"): ANY_ROLE,
+    ("PATCH", "/api/appointments/{appointment_id}"): ANY_ROLE,  # parties and ADMIN
+    ("POST", "/api/appointments/{appointment_id}/confirm"): frozenset({ADMIN, DOCTOR}),
+    ("POST", "/api/appointments/{appointment_id}/check-in"): frozenset({ADMIN, DOCTOR}),
+    ("POST", "/api/appointments/{appointment_id}/complete"): frozenset({ADMIN, DOCTOR}),
+    ("POST", "/api/appointments/{appointment_id}/no-show"): frozenset({ADMIN, DOCTOR}),
+    ("POST", "/api/appointments/{appointment_id}/cancel"): ANY_ROLE,  # the patient too
+    ("DELETE", "/api/appointments/{appointment_id}"): ANY_ROLE,  # as cancel
+}
