@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
@@ -58,7 +59,21 @@ from appointments.domain.errors import DepartmentNotEmpty, EmailTaken, UsernameT
 from appointments.domain.schedule import Span, TimeOff, WeeklyInterval, WeeklySchedule
 from appointments.domain.users import Role, User
 
+E = TypeVar("E")
 ACTIVE = [s.value for s in ACTIVE_STATUSES]
+
+
+def _values(entity: Any) -> dict[str, Any]:
+    """An entity as column values: field names are column names (enums bind as strings)."""
+    return {f.name: getattr(entity, f.name) for f in fields(entity)}
+
+
+def _entity(cls: type[E], row: Row[Any], **converted: Any) -> E:
+    """A row as an entity of `cls`, taking the columns named like its fields."""
+    mapping = row._mapping
+    return cls(
+        **{f.name: mapping[f.name] for f in fields(cls) if f.name not in converted}, **converted
+    )
 
 
 class _Repository:
@@ -80,36 +95,12 @@ class _Repository:
 
 
 def _user(row: Row[Any]) -> User:
-    return User(
-        id=row.id,
-        email=row.email,
-        username=row.username,
-        full_name=row.full_name,
-        role=Role(row.role),
-        password_hash=row.password_hash,
-        is_active=row.is_active,
-        created_at=row.created_at,
-        tokens_valid_after=row.tokens_valid_after,
-    )
-
-
-def _user_values(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "username": user.username,
-        "full_name": user.full_name,
-        "role": user.role.value,
-        "password_hash": user.password_hash,
-        "is_active": user.is_active,
-        "created_at": user.created_at,
-        "tokens_valid_after": user.tokens_valid_after,
-    }
+    return _entity(User, row, role=Role(row.role))
 
 
 class SqlUserRepository(_Repository):
     async def add(self, user: User) -> None:
-        await self._db.execute(insert(users).values(_user_values(user)))
+        await self._db.execute(insert(users).values(_values(user)))
 
     async def get(self, user_id: UUID) -> User | None:
         row = (await self._db.execute(select(users).where(users.c.id == user_id))).first()
@@ -135,9 +126,7 @@ class SqlUserRepository(_Repository):
             raise UsernameTaken()
 
     async def save(self, user: User) -> None:
-        await self._db.execute(
-            update(users).where(users.c.id == user.id).values(_user_values(user))
-        )
+        await self._db.execute(update(users).where(users.c.id == user.id).values(_values(user)))
 
     async def search(self, filters: UserFilter, page: PageRequest) -> Page[User]:
         query = select(users)
@@ -186,29 +175,7 @@ class SqlUserRepository(_Repository):
 
 
 def _patient(row: Row[Any]) -> Patient:
-    return Patient(
-        id=row.id,
-        user_id=row.user_id,
-        full_name=row.full_name,
-        email=row.email,
-        phone=row.phone,
-        date_of_birth=row.date_of_birth,
-        is_active=row.is_active,
-        created_at=row.created_at,
-    )
-
-
-def _patient_values(patient: Patient) -> dict[str, Any]:
-    return {
-        "id": patient.id,
-        "user_id": patient.user_id,
-        "full_name": patient.full_name,
-        "email": patient.email,
-        "phone": patient.phone,
-        "date_of_birth": patient.date_of_birth,
-        "is_active": patient.is_active,
-        "created_at": patient.created_at,
-    }
+    return _entity(Patient, row)
 
 
 def _has_appointment_with(doctor_id: UUID) -> ColumnElement[bool]:
@@ -219,7 +186,7 @@ def _has_appointment_with(doctor_id: UUID) -> ColumnElement[bool]:
 
 class SqlPatientRepository(_Repository):
     async def add(self, patient: Patient) -> None:
-        await self._db.execute(insert(patients).values(_patient_values(patient)))
+        await self._db.execute(insert(patients).values(_values(patient)))
 
     async def get(self, patient_id: UUID) -> Patient | None:
         row = (await self._db.execute(select(patients).where(patients.c.id == patient_id))).first()
@@ -232,7 +199,7 @@ class SqlPatientRepository(_Repository):
 
     async def save(self, patient: Patient) -> None:
         await self._db.execute(
-            update(patients).where(patients.c.id == patient.id).values(_patient_values(patient))
+            update(patients).where(patients.c.id == patient.id).values(_values(patient))
         )
 
     async def search(self, filters: PatientFilter, page: PageRequest) -> Page[Patient]:
@@ -261,16 +228,12 @@ class SqlPatientRepository(_Repository):
 
 
 def _department(row: Row[Any]) -> Department:
-    return Department(id=row.id, name=row.name, description=row.description)
+    return _entity(Department, row)
 
 
 class SqlDepartmentRepository(_Repository):
     async def add(self, department: Department) -> None:
-        await self._db.execute(
-            insert(departments).values(
-                id=department.id, name=department.name, description=department.description
-            )
-        )
+        await self._db.execute(insert(departments).values(_values(department)))
 
     async def get(self, department_id: UUID) -> Department | None:
         query = select(departments).where(departments.c.id == department_id)
@@ -316,26 +279,11 @@ _DOCTOR_COLUMNS = select(doctors, users.c.full_name, users.c.email).join_from(
 
 
 def _doctor(row: Row[Any]) -> Doctor:
-    return Doctor(
-        id=row.id,
-        user_id=row.user_id,
-        full_name=row.full_name,
-        email=row.email,
-        department_id=row.department_id,
-        specialization=row.specialization,
-        phone=row.phone,
-        is_active=row.is_active,
-    )
+    return _entity(Doctor, row)
 
 
 def _time_off(row: Row[Any]) -> TimeOff:
-    return TimeOff(
-        id=row.id,
-        doctor_id=row.doctor_id,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        reason=row.reason,
-    )
+    return _entity(TimeOff, row)
 
 
 class SqlDoctorRepository(_Repository):
@@ -408,15 +356,7 @@ class SqlDoctorRepository(_Repository):
             )
 
     async def add_time_off(self, item: TimeOff) -> None:
-        await self._db.execute(
-            insert(time_off).values(
-                id=item.id,
-                doctor_id=item.doctor_id,
-                starts_at=item.starts_at,
-                ends_at=item.ends_at,
-                reason=item.reason,
-            )
-        )
+        await self._db.execute(insert(time_off).values(_values(item)))
 
     async def get_time_off(self, time_off_id: UUID) -> TimeOff | None:
         row = (await self._db.execute(select(time_off).where(time_off.c.id == time_off_id))).first()
@@ -439,42 +379,12 @@ class SqlDoctorRepository(_Repository):
 
 
 def _appointment(row: Row[Any]) -> Appointment:
-    return Appointment(
-        id=row.id,
-        patient_id=row.patient_id,
-        doctor_id=row.doctor_id,
-        department_id=row.department_id,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        status=Status(row.status),
-        reason=row.reason,
-        notes=row.notes,
-        cancellation_reason=row.cancellation_reason,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def _appointment_values(a: Appointment) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "patient_id": a.patient_id,
-        "doctor_id": a.doctor_id,
-        "department_id": a.department_id,
-        "starts_at": a.starts_at,
-        "ends_at": a.ends_at,
-        "status": a.status.value,
-        "reason": a.reason,
-        "notes": a.notes,
-        "cancellation_reason": a.cancellation_reason,
-        "created_at": a.created_at,
-        "updated_at": a.updated_at,
-    }
+    return _entity(Appointment, row, status=Status(row.status))
 
 
 class SqlAppointmentRepository(_Repository):
     async def add(self, appointment: Appointment) -> None:
-        await self._db.execute(insert(appointments).values(_appointment_values(appointment)))
+        await self._db.execute(insert(appointments).values(_values(appointment)))
 
     async def get(self, appointment_id: UUID) -> Appointment | None:
         query = select(appointments).where(appointments.c.id == appointment_id)
@@ -485,7 +395,7 @@ class SqlAppointmentRepository(_Repository):
         await self._db.execute(
             update(appointments)
             .where(appointments.c.id == appointment.id)
-            .values(_appointment_values(appointment))
+            .values(_values(appointment))
         )
 
     async def search(self, filters: AppointmentFilter, page: PageRequest) -> Page[Appointment]:
