@@ -94,7 +94,7 @@ class Container(containers.DeclarativeContainer):
     update_doctor = providers.Factory(doctors.UpdateDoctor, uow)
     deactivate_doctor = providers.Factory(doctors.DeactivateDoctor, uow, clock)
     get_schedule = providers.Factory(doctors.GetSchedule, read_uow, clock, clinic)
-    set_schedule = providers.Factory(doctors.SetSchedule, uow, clinic)
+    set_schedule = providers.Factory(doctors.SetSchedule, uow, clock, clinic)
     add_time_off = providers.Factory(doctors.AddTimeOff, uow)
     delete_time_off = providers.Factory(doctors.DeleteTimeOff, uow)
     get_availability = providers.Factory(doctors.GetAvailability, read_uow, clock, clinic)

@@ -521,3 +521,18 @@ async def test_every_offered_slot_is_bookable(
         await clinic.book(patient, doctor, slot.start, minutes=25)
     assert len(clinic.state.appointments) == len(slots)
     assert (await available(patient, _id(doctor), first, last, 25)).slots == []
+
+
+async def test_set_schedule_answers_the_same_time_off_as_get(clinic: Clinic) -> None:
+    """Both list upcoming time off only: a past absence is history, not schedule."""
+    admin = await clinic.admin()
+    doctor = await clinic.doctor(admin)
+    now = clinic.clock.now()
+    add = clinic.c.add_time_off()
+    await add(admin, _id(doctor), now - timedelta(days=3), now - timedelta(days=2), "past")
+    upcoming = await add(admin, _id(doctor), now + timedelta(days=2), now + timedelta(days=3), "x")
+
+    put = await clinic.c.set_schedule()(admin, _id(doctor), [WeeklyInterval(0, time(8), time(12))])
+    got = await clinic.c.get_schedule()(admin, _id(doctor))
+
+    assert put.time_off == got.time_off == [upcoming]

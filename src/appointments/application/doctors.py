@@ -168,6 +168,10 @@ class DoctorSchedule:
     time_off: list[TimeOff]
 
 
+async def _upcoming_time_off(uow: UnitOfWork, doctor_id: UUID, now: datetime) -> list[TimeOff]:
+    return [t for t in await uow.doctors.list_time_off(doctor_id) if t.ends_at > now]
+
+
 class GetSchedule:
     """Schedule and upcoming time off. Time-off reasons are private to the doctor and
     admins: other callers see the times only."""
@@ -176,11 +180,10 @@ class GetSchedule:
         self._uow, self._clock, self._zone = uow, clock, config.timezone
 
     async def __call__(self, actor: Actor, doctor_id: UUID) -> DoctorSchedule:
-        now = self._clock.now()
         async with self._uow as uow:
             visible_or_404(await uow.doctors.get(doctor_id))
             weekly = await uow.doctors.get_schedule(doctor_id)
-            time_off = [t for t in await uow.doctors.list_time_off(doctor_id) if t.ends_at > now]
+            time_off = await _upcoming_time_off(uow, doctor_id, self._clock.now())
         if not actor.may_manage_doctor(doctor_id):
             time_off = [TimeOff(t.doctor_id, t.starts_at, t.ends_at, None, t.id) for t in time_off]
         return DoctorSchedule(self._zone, weekly, time_off)
@@ -189,8 +192,8 @@ class GetSchedule:
 class SetSchedule:
     roles = STAFF
 
-    def __init__(self, uow: UnitOfWork, config: ClinicConfig) -> None:
-        self._uow, self._zone = uow, config.timezone
+    def __init__(self, uow: UnitOfWork, clock: Clock, config: ClinicConfig) -> None:
+        self._uow, self._clock, self._zone = uow, clock, config.timezone
 
     async def __call__(
         self, actor: Actor, doctor_id: UUID, intervals: list[WeeklyInterval]
@@ -202,8 +205,8 @@ class SetSchedule:
         async with self._uow as uow:
             visible_or_404(await uow.doctors.get(doctor_id))
             await uow.doctors.set_schedule(doctor_id, weekly)
+            time_off = await _upcoming_time_off(uow, doctor_id, self._clock.now())
             await uow.commit()
-            time_off = await uow.doctors.list_time_off(doctor_id)
         return DoctorSchedule(self._zone, weekly, time_off)
 
 
