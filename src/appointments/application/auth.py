@@ -69,7 +69,8 @@ class Login:
             user = await uow.users.find_by_login(login)
             # One counter per account, whether it is named by username or email; unknown
             # names are counted by the name given.
-            key = f"user:{user.id}" if user else f"login:{login.strip().lower()}"
+            # (cut to the 320 characters a key may have: lower() can lengthen a name)
+            key = f"user:{user.id}" if user else f"login:{login.strip().lower()}"[:320]
             failures = await uow.login_failures.get(key)
             if failures and failures.count >= self._max_failures:
                 retry_at = failures.first_failed_at + self._window

@@ -55,7 +55,7 @@ async def list_users(
     list_users: Annotated[users.ListUsers, Depends(use("list_users"))],
     role: Role | None = None,
     is_active: bool | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
 ) -> PageOut[UserOut]:
     found = await list_users(actor, UserFilter(role=role, is_active=is_active, q=q), page)
     return page_out(UserOut, found)

@@ -45,7 +45,7 @@ async def list_doctors(
     page: Pagination,
     list_doctors: Annotated[uc.ListDoctors, Depends(use("list_doctors"))],
     department_id: UUID | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
     is_active: bool = True,
 ) -> PageOut[DoctorOut]:
     filters = DoctorFilter(department_id=department_id, q=q, is_active=is_active)

@@ -18,7 +18,7 @@ async def list_patients(
     actor: CurrentActor,
     page: Pagination,
     list_patients: Annotated[uc.ListPatients, Depends(use("list_patients"))],
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
 ) -> PageOut[PatientOut]:
     """Admins: all; doctors: their patients; patients: themself."""
     return page_out(PatientOut, await list_patients(actor, q, page))

@@ -18,14 +18,11 @@ from appointments.entrypoints.api.schemas.common import (
     ShortText,
     Username,
     UtcDatetime,
+    trimmed,
 )
 
-DepartmentName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-]
-Specialization = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-]
+DepartmentName = trimmed(100)
+Specialization = trimmed(200)
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 

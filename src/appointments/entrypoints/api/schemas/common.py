@@ -72,8 +72,27 @@ JsonInt = Annotated[int, JSON_NUMBER]
 JsonBool = Annotated[bool, Strict()]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,50}$")]
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+# Unicode White_Space: what pydantic's (Rust) `\s` and `\S` mean, and what is trimmed.
+_BLANKS = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+
+
+def _trim(value: str) -> str:
+    return value.strip(_BLANKS)
+
+
+def trimmed(max_length: int) -> Any:
+    """Required text, stored without surrounding blanks. The documented limits hold on what
+    the client sent (`strip_whitespace` would check them after trimming, so "\\r" or 201
+    characters with a blank around them would contradict `minLength`/`maxLength`), and a
+    blank-only value is refused by the documented `pattern`."""
+    constraints = StringConstraints(min_length=1, max_length=max_length, pattern=r"\S")
+    return Annotated[str, constraints, AfterValidator(_trim)]
+
+
+FullName = trimmed(200)
+Phone = trimmed(50)
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=5000)]
 
@@ -83,6 +102,16 @@ class Input(BaseModel):
 
     # PATCH fields that may be omitted but not set to null.
     not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul_characters(cls, data: Any) -> Any:
+        """PostgreSQL text cannot hold U+0000: refused in any text field (422), not a 500."""
+        if isinstance(data, dict) and any(
+            isinstance(value, str) and "\x00" in value for value in data.values()
+        ):
+            raise ValueError("text may not contain the NUL character (U+0000)")
+        return data
 
     @model_validator(mode="after")
     def _refuse_nulls(self) -> Self:
