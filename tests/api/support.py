@@ -18,6 +18,36 @@ PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
 
 
+# The response shapes of API.md: exactly these fields, never more (no hash, no secrets).
+USER_FIELDS = {"id", "email", "username", "full_name", "role", "is_active", "created_at"}
+ME_FIELDS = USER_FIELDS | {"patient_id", "doctor_id"}
+DOCTOR_FIELDS = {
+    "id",
+    "user_id",
+    "full_name",
+    "email",
+    "department_id",
+    "specialization",
+    "phone",
+    "is_active",
+}
+PATIENT_FIELDS = {"id", "user_id", "full_name", "email", "phone", "date_of_birth", "is_active"}
+APPOINTMENT_FIELDS = {
+    "id",
+    "patient_id",
+    "doctor_id",
+    "department_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "reason",
+    "notes",
+    "cancellation_reason",
+    "created_at",
+    "updated_at",
+}
+
+
 @dataclass
 class Party:
     """Someone logged in: their headers and what the API told about them."""

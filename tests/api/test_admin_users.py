@@ -15,6 +15,7 @@ from appointments.domain.users import Role
 from appointments.entrypoints.api.app import create_app
 from tests.api.support import (
     PASSWORD,
+    USER_FIELDS,
     ApiClinic,
     Party,
     bearer,
@@ -23,7 +24,6 @@ from tests.api.support import (
     make_container,
 )
 
-USER_FIELDS = {"id", "email", "username", "full_name", "role", "is_active", "created_at"}
 NEW_PASSWORD = "admin-set-passphrase"
 
 

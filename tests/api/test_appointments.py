@@ -10,22 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import ApiClinic, Party, at, next_monday, parse_utc, relogin
-
-APPOINTMENT_FIELDS = {
-    "id",
-    "patient_id",
-    "doctor_id",
-    "department_id",
-    "starts_at",
-    "ends_at",
-    "status",
-    "reason",
-    "notes",
-    "cancellation_reason",
-    "created_at",
-    "updated_at",
-}
+from tests.api.support import (
+    APPOINTMENT_FIELDS,
+    ApiClinic,
+    Party,
+    at,
+    next_monday,
+    parse_utc,
+    relogin,
+)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from appointments.container import Container
 from appointments.entrypoints.api.app import create_app
 from tests.api.support import (
     PASSWORD,
+    USER_FIELDS,
     ApiClinic,
     bearer,
     client_for,
@@ -20,7 +21,6 @@ from tests.api.support import (
     make_container,
 )
 
-USER_FIELDS = {"id", "email", "username", "full_name", "role", "is_active", "created_at"}
 NEW_PASSWORD = "a-brand-new-passphrase"
 SUBMITTED_PASSWORD = "submitted-secret-pw"  # used in invalid requests; must never echo back
 

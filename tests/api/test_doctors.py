@@ -9,18 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import PASSWORD, ApiClinic, Party, at, bearer, relogin
-
-DOCTOR_FIELDS = {
-    "id",
-    "user_id",
-    "full_name",
-    "email",
-    "department_id",
-    "specialization",
-    "phone",
-    "is_active",
-}
+from tests.api.support import DOCTOR_FIELDS, PASSWORD, ApiClinic, Party, at, bearer, relogin
 
 
 def _new_doctor(username: str, department_id: str, **overrides: Any) -> dict[str, Any]:

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import PASSWORD, ApiClinic, Party, at, next_monday, relogin
-
-PATIENT_FIELDS = {"id", "user_id", "full_name", "email", "phone", "date_of_birth", "is_active"}
+from tests.api.support import PASSWORD, PATIENT_FIELDS, ApiClinic, Party, at, next_monday, relogin
 
 
 async def _visible_ids(clinic: ApiClinic, who: Party, **params: Any) -> list[str]:

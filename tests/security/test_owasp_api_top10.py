@@ -35,39 +35,24 @@ from appointments.adapters.sqlalchemy import tables
 from appointments.container import Container
 from appointments.settings import DEVELOPMENT_SECRET, Settings
 from tests import conftest
-from tests.api.support import PASSWORD, ApiClinic, Party, at, bearer, next_monday
+from tests.api.support import (
+    APPOINTMENT_FIELDS,
+    DOCTOR_FIELDS,
+    ME_FIELDS,
+    PASSWORD,
+    PATIENT_FIELDS,
+    USER_FIELDS,
+    ApiClinic,
+    Party,
+    at,
+    bearer,
+    next_monday,
+)
 from tests.security import policy
 from tests.security.conftest import Recorded
 
 OpenClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
-USER_FIELDS = {"id", "email", "username", "full_name", "role", "is_active", "created_at"}
-ME_FIELDS = USER_FIELDS | {"patient_id", "doctor_id"}
-DOCTOR_FIELDS = {
-    "id",
-    "user_id",
-    "full_name",
-    "email",
-    "department_id",
-    "specialization",
-    "phone",
-    "is_active",
-}
-PATIENT_FIELDS = {"id", "user_id", "full_name", "email", "phone", "date_of_birth", "is_active"}
-APPOINTMENT_FIELDS = {
-    "id",
-    "patient_id",
-    "doctor_id",
-    "department_id",
-    "starts_at",
-    "ends_at",
-    "status",
-    "reason",
-    "notes",
-    "cancellation_reason",
-    "created_at",
-    "updated_at",
-}
 DEPARTMENT_FIELDS = {"id", "name", "description"}
 PAGE_FIELDS = {"items", "total", "limit", "offset"}
 TOKEN_FIELDS = {"access_token", "token_type", "expires_in"}

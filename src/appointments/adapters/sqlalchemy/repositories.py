@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    Table,
     and_,
     delete,
     exists,
@@ -91,6 +92,30 @@ class _Repository:
         return list(rows), int(total.scalar_one())
 
 
+class _EntityRepository(_Repository, Generic[E]):
+    """add / get / save for an entity stored as one row of `table` (keyed by `id`)."""
+
+    table: ClassVar[Table]
+
+    @staticmethod
+    def _from_row(row: Row[Any]) -> E:
+        raise NotImplementedError
+
+    async def add(self, entity: E) -> None:
+        await self._db.execute(insert(self.table).values(_values(entity)))
+
+    async def get(self, entity_id: UUID) -> E | None:
+        query = select(self.table).where(self.table.c.id == entity_id)
+        row = (await self._db.execute(query)).first()
+        return self._from_row(row) if row else None
+
+    async def save(self, entity: E) -> None:
+        entity_id = getattr(entity, "id")  # noqa: B009 - E is any entity with an id
+        await self._db.execute(
+            update(self.table).where(self.table.c.id == entity_id).values(_values(entity))
+        )
+
+
 # --- users ---------------------------------------------------------------------------
 
 
@@ -98,13 +123,9 @@ def _user(row: Row[Any]) -> User:
     return _entity(User, row, role=Role(row.role))
 
 
-class SqlUserRepository(_Repository):
-    async def add(self, user: User) -> None:
-        await self._db.execute(insert(users).values(_values(user)))
-
-    async def get(self, user_id: UUID) -> User | None:
-        row = (await self._db.execute(select(users).where(users.c.id == user_id))).first()
-        return _user(row) if row else None
+class SqlUserRepository(_EntityRepository[User]):
+    table = users
+    _from_row = staticmethod(_user)
 
     async def find_by_login(self, login: str) -> User | None:
         key = login.strip().lower()
@@ -124,9 +145,6 @@ class SqlUserRepository(_Repository):
             raise EmailTaken()
         if row.username:
             raise UsernameTaken()
-
-    async def save(self, user: User) -> None:
-        await self._db.execute(update(users).where(users.c.id == user.id).values(_values(user)))
 
     async def search(self, filters: UserFilter, page: PageRequest) -> Page[User]:
         query = select(users)
@@ -184,23 +202,14 @@ def _has_appointment_with(doctor_id: UUID) -> ColumnElement[bool]:
     )
 
 
-class SqlPatientRepository(_Repository):
-    async def add(self, patient: Patient) -> None:
-        await self._db.execute(insert(patients).values(_values(patient)))
-
-    async def get(self, patient_id: UUID) -> Patient | None:
-        row = (await self._db.execute(select(patients).where(patients.c.id == patient_id))).first()
-        return _patient(row) if row else None
+class SqlPatientRepository(_EntityRepository[Patient]):
+    table = patients
+    _from_row = staticmethod(_patient)
 
     async def get_by_user(self, user_id: UUID) -> Patient | None:
         query = select(patients).where(patients.c.user_id == user_id)
         row = (await self._db.execute(query)).first()
         return _patient(row) if row else None
-
-    async def save(self, patient: Patient) -> None:
-        await self._db.execute(
-            update(patients).where(patients.c.id == patient.id).values(_values(patient))
-        )
 
     async def search(self, filters: PatientFilter, page: PageRequest) -> Page[Patient]:
         query = select(patients)
@@ -231,21 +240,9 @@ def _department(row: Row[Any]) -> Department:
     return _entity(Department, row)
 
 
-class SqlDepartmentRepository(_Repository):
-    async def add(self, department: Department) -> None:
-        await self._db.execute(insert(departments).values(_values(department)))
-
-    async def get(self, department_id: UUID) -> Department | None:
-        query = select(departments).where(departments.c.id == department_id)
-        row = (await self._db.execute(query)).first()
-        return _department(row) if row else None
-
-    async def save(self, department: Department) -> None:
-        await self._db.execute(
-            update(departments)
-            .where(departments.c.id == department.id)
-            .values(name=department.name, description=department.description)
-        )
+class SqlDepartmentRepository(_EntityRepository[Department]):
+    table = departments
+    _from_row = staticmethod(_department)
 
     async def delete(self, department_id: UUID) -> None:
         try:
@@ -382,21 +379,9 @@ def _appointment(row: Row[Any]) -> Appointment:
     return _entity(Appointment, row, status=Status(row.status))
 
 
-class SqlAppointmentRepository(_Repository):
-    async def add(self, appointment: Appointment) -> None:
-        await self._db.execute(insert(appointments).values(_values(appointment)))
-
-    async def get(self, appointment_id: UUID) -> Appointment | None:
-        query = select(appointments).where(appointments.c.id == appointment_id)
-        row = (await self._db.execute(query)).first()
-        return _appointment(row) if row else None
-
-    async def save(self, appointment: Appointment) -> None:
-        await self._db.execute(
-            update(appointments)
-            .where(appointments.c.id == appointment.id)
-            .values(_values(appointment))
-        )
+class SqlAppointmentRepository(_EntityRepository[Appointment]):
+    table = appointments
+    _from_row = staticmethod(_appointment)
 
     async def search(self, filters: AppointmentFilter, page: PageRequest) -> Page[Appointment]:
         query = select(appointments)

@@ -39,6 +39,9 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 def use(name: str) -> Callable[..., Any]:
     """A dependency that builds the container's provider `name` for this request.
 
+    Every dependency here is `async def`: FastAPI runs plain `def` dependencies in a worker
+    thread, a thread hop per request for nothing.
+
     A use-case that declares `roles` (function-level authorization) is refused with 403
     here, before FastAPI validates the request body: a role that may never use an
     endpoint learns nothing from validation errors. The use-case checks again itself.
@@ -50,13 +53,13 @@ def use(name: str) -> Callable[..., Any]:
 
     if roles is None:
 
-        def build(request: Request) -> Any:
+        async def build(request: Request) -> Any:
             return getattr(request.app.state.container, name)()
 
         build.__name__ = f"use_{name}"
         return build
 
-    def build_for_role(request: Request, actor: CurrentActor) -> Any:
+    async def build_for_role(request: Request, actor: CurrentActor) -> Any:
         actor.require(*roles)
         return getattr(request.app.state.container, name)()
 
@@ -64,7 +67,7 @@ def use(name: str) -> Callable[..., Any]:
     return build_for_role
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> PageRequest:
