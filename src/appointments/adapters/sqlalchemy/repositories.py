@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -92,6 +94,12 @@ class _Repository:
         return list(rows), int(total.scalar_one())
 
 
+@functools.cache
+def _by_id(table: Table) -> Select[Any]:
+    """Built once per table: statement construction is a fair share of a small request."""
+    return select(table).where(table.c.id == bindparam("id"))
+
+
 class _EntityRepository(_Repository, Generic[E]):
     """add / get / save for an entity stored as one row of `table` (keyed by `id`)."""
 
@@ -105,8 +113,7 @@ class _EntityRepository(_Repository, Generic[E]):
         await self._db.execute(insert(self.table).values(_values(entity)))
 
     async def get(self, entity_id: UUID) -> E | None:
-        query = select(self.table).where(self.table.c.id == entity_id)
-        row = (await self._db.execute(query)).first()
+        row = (await self._db.execute(_by_id(self.table), {"id": entity_id})).first()
         return self._from_row(row) if row else None
 
     async def save(self, entity: E) -> None:
@@ -172,21 +179,25 @@ class SqlUserRepository(_EntityRepository[User]):
         return list((await self._db.execute(query)).scalars())
 
     async def load_principal(self, user_id: UUID, jti: str) -> Principal | None:
-        query = (
-            select(
-                users,
-                patients.c.id.label("patient_id"),
-                doctors.c.id.label("doctor_id"),
-                exists().where(revoked_tokens.c.jti == jti).label("token_revoked"),
-            )
-            .outerjoin(patients, patients.c.user_id == users.c.id)
-            .outerjoin(doctors, doctors.c.user_id == users.c.id)
-            .where(users.c.id == user_id)
-        )
-        row = (await self._db.execute(query)).first()
+        query = _PRINCIPAL
+        row = (await self._db.execute(query, {"user_id": user_id, "jti": jti})).first()
         if row is None:
             return None
         return Principal(_user(row), row.patient_id, row.doctor_id, bool(row.token_revoked))
+
+
+# Every authenticated request runs this: built once, with bound parameters.
+_PRINCIPAL = (
+    select(
+        users,
+        patients.c.id.label("patient_id"),
+        doctors.c.id.label("doctor_id"),
+        exists().where(revoked_tokens.c.jti == bindparam("jti")).label("token_revoked"),
+    )
+    .outerjoin(patients, patients.c.user_id == users.c.id)
+    .outerjoin(doctors, doctors.c.user_id == users.c.id)
+    .where(users.c.id == bindparam("user_id"))
+)
 
 
 # --- patients ------------------------------------------------------------------------
