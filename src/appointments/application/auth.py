@@ -79,17 +79,19 @@ class Login:
         matches, new_hash = await self._hasher.verify(
             password, user.password_hash if user else None
         )
-        async with self._uow as uow:
-            if user is None or not matches or not user.is_active:
+        if user is None or not matches or not user.is_active:
+            async with self._uow as uow:
                 await uow.login_failures.record(key, now, now - self._window)
                 await uow.commit()
-                raise InvalidCredentials()
-            if failures:
-                await uow.login_failures.clear(key)
-            if new_hash:
-                user.password_hash = new_hash
-                await uow.users.save(user)
-            await uow.commit()
+            raise InvalidCredentials()
+        if failures or new_hash:  # most logins have nothing to write
+            async with self._uow as uow:
+                if failures:
+                    await uow.login_failures.clear(key)
+                if new_hash:
+                    user.password_hash = new_hash
+                    await uow.users.save(user)
+                await uow.commit()
         return self._tokens.issue(user, now)
 
 
