@@ -21,7 +21,9 @@ from appointments.entrypoints.api.routers import (
     patients,
 )
 
-ROUTERS = (health, auth, admin, departments, doctors, patients, appointments)
+# Starlette tries routes in order and stops at the first full match: the routers clients
+# call most come first (booking and calendars), the rarely used ones last.
+ROUTERS = (appointments, doctors, patients, departments, auth, admin, health)
 
 
 def create_app(container: Container | None = None) -> FastAPI:
