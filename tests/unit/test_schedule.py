@@ -33,6 +33,16 @@ BERLIN_SPRING = date(2027, 3, 28)
 BERLIN_FALL = date(2027, 10, 31)
 NEW_YORK_SPRING = date(2027, 3, 14)
 NEW_YORK_FALL = date(2027, 11, 7)
+DST_CHANGES = pytest.mark.parametrize(
+    ("zone", "change"),
+    [
+        (BERLIN, BERLIN_SPRING),
+        (BERLIN, BERLIN_FALL),
+        (NEW_YORK, NEW_YORK_SPRING),
+        (NEW_YORK, NEW_YORK_FALL),
+    ],
+    ids=["berlin-spring", "berlin-fall", "new-york-spring", "new-york-fall"],
+)
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -210,16 +220,7 @@ def test_working_spans_cover_each_date_in_range_in_order() -> None:
     assert working_spans(WeeklySchedule.default(), UTC_ZONE, SATURDAY, SATURDAY) == []
 
 
-@pytest.mark.parametrize(
-    ("zone", "change"),
-    [
-        (BERLIN, BERLIN_SPRING),
-        (BERLIN, BERLIN_FALL),
-        (NEW_YORK, NEW_YORK_SPRING),
-        (NEW_YORK, NEW_YORK_FALL),
-    ],
-    ids=["berlin-spring", "berlin-fall", "new-york-spring", "new-york-fall"],
-)
+@DST_CHANGES
 def test_working_spans_in_dst_week_are_local_nine_to_five(zone: ZoneInfo, change: date) -> None:
     first, last = change - timedelta(days=6), change + timedelta(days=7)
     spans = working_spans(WeeklySchedule.default(), zone, first, last)
@@ -464,16 +465,7 @@ def test_free_slots_skip_busy_spans(
     assert starts(slots) == expected
 
 
-@pytest.mark.parametrize(
-    ("zone", "change"),
-    [
-        (BERLIN, BERLIN_SPRING),
-        (BERLIN, BERLIN_FALL),
-        (NEW_YORK, NEW_YORK_SPRING),
-        (NEW_YORK, NEW_YORK_FALL),
-    ],
-    ids=["berlin-spring", "berlin-fall", "new-york-spring", "new-york-fall"],
-)
+@DST_CHANGES
 def test_free_slots_keep_local_starts_across_dst(zone: ZoneInfo, change: date) -> None:
     first, last = change - timedelta(days=6), change + timedelta(days=7)
     slots = free_slots(
