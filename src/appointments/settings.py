@@ -39,6 +39,14 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`SECRET_KEY=` (as in .env.example) must not sign tokens with an empty key."""
+        if isinstance(value, str) and not value.strip():
+            return DEVELOPMENT_SECRET
+        return value
+
     @field_validator("clinic_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

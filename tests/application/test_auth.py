@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from uuid import uuid4
 
@@ -145,19 +146,22 @@ async def test_sixth_attempt_is_throttled_even_with_right_password(clinic: Clini
         clinic.clock.advance(timedelta(minutes=1))
     # Five failures at t0..t0+4min; now is t0+5min, so the window has 10 minutes left.
 
-    with clinic.commits_nothing(), pytest.raises(TooManyAttempts) as raised:
+    # A refused attempt is counted too (attempts count before the hash is checked), but
+    # the window stays anchored at the first failure.
+    with pytest.raises(TooManyAttempts) as raised:
         await clinic.c.login()("alice", PASSWORD)
     assert raised.value.retry_after == 10 * 60
+    assert [count for count, _ in clinic.state.login_failures.values()] == [6]
 
     clinic.clock.advance(timedelta(minutes=9, seconds=59, milliseconds=500))
-    with clinic.commits_nothing(), pytest.raises(TooManyAttempts) as raised:
+    with pytest.raises(TooManyAttempts) as raised:
         await clinic.c.login()("alice", PASSWORD)
     assert raised.value.retry_after == 1  # rounded up, never 0
 
     clinic.clock.advance(timedelta(seconds=1))
     actor = await clinic.actor("alice")
     assert actor.user_id == user.id
-    assert "alice" not in clinic.state.login_failures
+    assert not clinic.state.login_failures  # the success cleared the counter
 
 
 async def test_throttle_lifts_after_the_window(clinic: Clinic) -> None:
@@ -342,3 +346,14 @@ async def test_throttle_counts_username_and_email_failures_together(clinic: Clin
             await clinic.login(name, "wrong-password")
     with pytest.raises(TooManyAttempts):
         await clinic.login(names[5])
+
+
+async def test_parallel_guesses_cannot_outrun_the_throttle(clinic: Clinic) -> None:
+    """Attempts are counted before the slow hash, so 20 guesses fired at once get at most
+    5 password checks; the rest are refused with 429 (API.md: repeated failures -> 429)."""
+    await clinic.register("bob")
+    results = await asyncio.gather(
+        *(clinic.c.login()("bob", f"guess-{n}") for n in range(20)), return_exceptions=True
+    )
+    assert sum(isinstance(r, InvalidCredentials) for r in results) == 5
+    assert sum(isinstance(r, TooManyAttempts) for r in results) == 15

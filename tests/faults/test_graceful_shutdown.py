@@ -92,13 +92,14 @@ async def test_sigterm_lets_in_flight_requests_finish_then_exits_0(tmp_path: Pat
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             await wait_until_up(client, server)
+            # Both run a full expensive hash: the right password is verified and then
+            # rehashed to the server's cost; an unknown user gets the dummy verify at that
+            # cost. (A wrong password for USERNAME would be checked against its cheap hash.)
             logins = {
                 password: asyncio.create_task(
-                    client.post(
-                        "/api/auth/login", data={"username": USERNAME, "password": password}
-                    )
+                    client.post("/api/auth/login", data={"username": name, "password": password})
                 )
-                for password in (PASSWORD, "wrong-password")
+                for name, password in ((USERNAME, PASSWORD), ("nobody-at-all", "wrong-password"))
             }
             await asyncio.sleep(0.3)  # the requests are in, their hashes being computed
             assert not any(login.done() for login in logins.values())

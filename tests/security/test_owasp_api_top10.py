@@ -832,12 +832,13 @@ async def test_api4_password_hashing_runs_at_most_max_concurrent_at_once(
     tracker = PeakTracker()
     hasher._context = TrackedContext(hasher._context, tracker)
     container.hasher.override(providers.Object(hasher))
-    patient = await clinic.patient()
-    tracker.peak = tracker.calls = 0
     logins = 20
-    form = {"username": patient.user["username"], "password": PASSWORD}
+    # One account each: attempts on a single account are throttled before hashing.
+    patients = [await clinic.patient() for _ in range(logins)]
+    tracker.peak = tracker.calls = 0
+    forms = [{"username": p.user["username"], "password": PASSWORD} for p in patients]
     responses = await asyncio.gather(
-        *(clinic.client.post("/api/auth/login", data=form) for _ in range(logins))
+        *(clinic.client.post("/api/auth/login", data=form) for form in forms)
     )
     assert [r.status_code for r in responses] == [200] * logins
     assert tracker.calls == logins

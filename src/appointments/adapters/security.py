@@ -98,7 +98,9 @@ class PasslibPasswordHasher:
             argon2__time_cost=time_cost,
             argon2__parallelism=parallelism,
         )
-        self._dummy_hash = self._context.hash(uuid.uuid4().hex)
+        # Made on first use, in the worker thread: computing it here would block the event
+        # loop of whichever request first builds the hasher for a whole hash.
+        self._dummy_hash: str | None = None
         self._slots = asyncio.Semaphore(max_concurrent)
 
     async def hash(self, password: str) -> str:
@@ -112,6 +114,8 @@ class PasslibPasswordHasher:
     def _verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
         try:
             if password_hash is None:
+                if self._dummy_hash is None:
+                    self._dummy_hash = self._context.hash(uuid.uuid4().hex)
                 self._context.verify(password, self._dummy_hash)  # same cost as a real user
                 return False, None
             return self._context.verify_and_update(password, password_hash)

@@ -46,8 +46,10 @@ async def _check_rules(
     exclude_id: UUID | None = None,
 ) -> UUID:
     """Run every booking rule for `span`; returns the doctor's department id."""
-    doctor = await uow.doctors.get(doctor_id)
-    patient = await uow.patients.get(patient_id)
+    # Share-locked until commit: a concurrent deactivation of either party waits for this
+    # booking (and then cancels it) or is seen by it (inactive_party).
+    doctor = await uow.doctors.get(doctor_id, lock=True)
+    patient = await uow.patients.get(patient_id, lock=True)
     if doctor is None or patient is None:
         raise NotFound("The doctor or the patient does not exist.")
     calendar = DoctorCalendar(
@@ -134,8 +136,12 @@ class BookAppointment:
         return appointment
 
 
-async def _visible_appointment(uow: UnitOfWork, actor: Actor, appointment_id: UUID) -> Appointment:
-    appointment = await uow.appointments.get(appointment_id)
+async def _visible_appointment(
+    uow: UnitOfWork, actor: Actor, appointment_id: UUID, *, lock: bool = False
+) -> Appointment:
+    """The appointment if the actor may see it (NotFound otherwise); `lock` for changes,
+    so two concurrent moves (cancel vs confirm) cannot both win."""
+    appointment = await uow.appointments.get(appointment_id, lock=lock)
     return visible_or_404(
         appointment, appointment is not None and actor.may_see_appointment(appointment)
     )
@@ -215,7 +221,7 @@ class UpdateAppointment:
     ) -> Appointment:
         now = self._clock.now()
         async with self._uow as uow:
-            appointment = await _visible_appointment(uow, actor, appointment_id)
+            appointment = await _visible_appointment(uow, actor, appointment_id, lock=True)
             if "notes" in changes.sent and not actor.may_run_appointment(appointment):
                 raise FieldNotAllowed("Only the doctor or an admin may write notes.")
             moving = changes.sent & {"starts_at", "ends_at", "duration_minutes"}
@@ -269,7 +275,7 @@ class ChangeStatus:
             actor.require(Role.ADMIN, Role.DOCTOR)
         now = self._clock.now()
         async with self._uow as uow:
-            appointment = await _visible_appointment(uow, actor, appointment_id)
+            appointment = await _visible_appointment(uow, actor, appointment_id, lock=True)
             if action is not Action.CANCEL and not actor.may_run_appointment(appointment):
                 raise Forbidden("Only the doctor or an admin may do this.")
             match action:

@@ -48,8 +48,8 @@ class RegisterPatient:
 class Login:
     """Password login with a throttle shared by every worker (it lives in the database).
 
-    The slow hash runs between two short transactions, so no connection is held while
-    it computes."""
+    The slow hash runs outside any transaction, so no connection is held while it
+    computes."""
 
     def __init__(
         self,
@@ -68,30 +68,31 @@ class Login:
         async with self._uow as uow:
             user = await uow.users.find_by_login(login)
             # One counter per account, whether it is named by username or email; unknown
-            # names are counted by the name given.
-            # (cut to the 320 characters a key may have: lower() can lengthen a name)
+            # names are counted by the name given (cut to the 320 characters a key may
+            # have: lower() can lengthen a name).
             key = f"user:{user.id}" if user else f"login:{login.strip().lower()}"[:320]
-            failures = await uow.login_failures.get(key)
-            if failures and failures.count >= self._max_failures:
-                retry_at = failures.first_failed_at + self._window
-                if retry_at > now:
-                    raise TooManyAttempts(math.ceil((retry_at - now).total_seconds()))
+            # Every attempt counts BEFORE the slow hash: parallel guesses cannot all slip
+            # under the limit while their hashes compute. A success clears the counter.
+            attempts = await uow.login_failures.record(key, now, now - self._window)
+            await uow.commit()
+        if attempts.count > self._max_failures:
+            retry_at = attempts.first_failed_at + self._window
+            raise TooManyAttempts(max(1, math.ceil((retry_at - now).total_seconds())))
         matches, new_hash = await self._hasher.verify(
             password, user.password_hash if user else None
         )
         if user is None or not matches or not user.is_active:
-            async with self._uow as uow:
-                await uow.login_failures.record(key, now, now - self._window)
-                await uow.commit()
             raise InvalidCredentials()
-        if failures or new_hash:  # most logins have nothing to write
-            async with self._uow as uow:
-                if failures:
-                    await uow.login_failures.clear(key)
-                if new_hash:
-                    user.password_hash = new_hash
-                    await uow.users.save(user)
-                await uow.commit()
+        async with self._uow as uow:
+            await uow.login_failures.clear(key)
+            if new_hash:
+                # Only the hash, and only if nobody changed it meanwhile: writing back the
+                # row read before the slow verify could undo a concurrent deactivation.
+                current = await uow.users.get(user.id)
+                if current is not None and current.password_hash == user.password_hash:
+                    current.password_hash = new_hash
+                    await uow.users.save(current)
+            await uow.commit()
         return self._tokens.issue(user, now)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appointments.domain.errors import DomainError, RuleViolation
+from appointments.domain.errors import Conflict, DomainError, RuleViolation
 
 
 class NotAuthenticated(DomainError):
@@ -57,3 +57,10 @@ class FieldNotAllowed(RuleViolation):
 
     code = "field_not_allowed"
     default_detail = "You may not change one of the fields sent."
+
+
+class ConcurrentUpdate(Conflict):
+    """Another transaction changed the same rows at the same time (HTTP 409): retry."""
+
+    code = "concurrent_update"
+    default_detail = "Someone else changed this at the same time. Try again."

@@ -119,7 +119,8 @@ class UserRepository(Protocol):
 class PatientRepository(Protocol):
     async def add(self, patient: Patient) -> None: ...
 
-    async def get(self, patient_id: UUID) -> Patient | None: ...
+    async def get(self, patient_id: UUID, *, lock: bool = False) -> Patient | None:
+        """With lock, the row is share-locked until commit (a booking holds its parties)."""
 
     async def get_by_user(self, user_id: UUID) -> Patient | None: ...
 
@@ -151,7 +152,8 @@ class DepartmentRepository(Protocol):
 class DoctorRepository(Protocol):
     async def add(self, doctor: Doctor, schedule: WeeklySchedule) -> None: ...
 
-    async def get(self, doctor_id: UUID) -> Doctor | None: ...
+    async def get(self, doctor_id: UUID, *, lock: bool = False) -> Doctor | None:
+        """With lock, the row is share-locked until commit (a booking holds its parties)."""
 
     async def get_by_user(self, user_id: UUID) -> Doctor | None: ...
 
@@ -178,7 +180,8 @@ class AppointmentRepository(Protocol):
         """Insert; raises DoctorUnavailable / PatientUnavailable where the database finds
         an overlap that a concurrent transaction committed first."""
 
-    async def get(self, appointment_id: UUID) -> Appointment | None: ...
+    async def get(self, appointment_id: UUID, *, lock: bool = False) -> Appointment | None:
+        """With lock, the row is locked for update until commit (no lost updates)."""
 
     async def save(self, appointment: Appointment) -> None:
         """Update; overlap violations map as in `add`."""
@@ -209,9 +212,11 @@ class RevokedTokenRepository(Protocol):
 class LoginFailureRepository(Protocol):
     async def get(self, key: str) -> LoginFailures | None: ...
 
-    async def record(self, key: str, now: datetime, window_started_after: datetime) -> None:
-        """Count one failure atomically; a window older than `window_started_after`
-        starts again at one."""
+    async def record(
+        self, key: str, now: datetime, window_started_after: datetime
+    ) -> LoginFailures:
+        """Count one attempt atomically and return the count; a window older than
+        `window_started_after` starts again at one."""
 
     async def clear(self, key: str) -> None: ...
 

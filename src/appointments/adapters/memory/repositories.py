@@ -110,7 +110,7 @@ class MemoryPatientRepository(_Repository):
     async def add(self, patient: Patient) -> None:
         self._s.patients[patient.id] = copy.copy(patient)
 
-    async def get(self, patient_id: UUID) -> Patient | None:
+    async def get(self, patient_id: UUID, *, lock: bool = False) -> Patient | None:
         return copy.copy(self._s.patients.get(patient_id))
 
     async def get_by_user(self, user_id: UUID) -> Patient | None:
@@ -190,7 +190,7 @@ class MemoryDoctorRepository(_Repository):
         result.full_name, result.email = user.full_name, user.email
         return result
 
-    async def get(self, doctor_id: UUID) -> Doctor | None:
+    async def get(self, doctor_id: UUID, *, lock: bool = False) -> Doctor | None:
         return self._with_user(self._s.doctors.get(doctor_id))
 
     async def get_by_user(self, user_id: UUID) -> Doctor | None:
@@ -259,7 +259,7 @@ class MemoryAppointmentRepository(_Repository):
         self._check_overlaps(appointment)
         self._s.appointments[appointment.id] = copy.copy(appointment)
 
-    async def get(self, appointment_id: UUID) -> Appointment | None:
+    async def get(self, appointment_id: UUID, *, lock: bool = False) -> Appointment | None:
         return copy.copy(self._s.appointments.get(appointment_id))
 
     async def save(self, appointment: Appointment) -> None:
@@ -325,13 +325,16 @@ class MemoryLoginFailureRepository(_Repository):
         found = self._s.login_failures.get(key)
         return LoginFailures(*found) if found else None
 
-    async def record(self, key: str, now: datetime, window_started_after: datetime) -> None:
+    async def record(
+        self, key: str, now: datetime, window_started_after: datetime
+    ) -> LoginFailures:
         for stale in [
             k for k, (_, f) in self._s.login_failures.items() if f <= window_started_after
         ]:
             del self._s.login_failures[stale]
         count, first = self._s.login_failures.get(key, (0, now))
         self._s.login_failures[key] = (count + 1, first)
+        return LoginFailures(count + 1, first)
 
     async def clear(self, key: str) -> None:
         self._s.login_failures.pop(key, None)

@@ -8,8 +8,9 @@ differs between SQLAlchemy versions and drivers, the state and the name do not.
 from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from appointments.application.errors import DatabaseUnavailable
+from appointments.application.errors import ConcurrentUpdate, DatabaseUnavailable
 from appointments.domain.errors import (
     DepartmentExists,
     DepartmentNotEmpty,
@@ -35,6 +36,10 @@ CONSTRAINT_STATES = {"23505", "23P01", "23503"}
 UNAVAILABLE_STATES = {"57P01", "57P02", "57P03", "53300"}
 
 
+# Serialization failure, deadlock: the other transaction won; the client may simply retry.
+RETRY_STATES = {"40001", "40P01"}
+
+
 def sqlstate(error: DBAPIError) -> str | None:
     orig = error.orig
     for source in (orig, getattr(orig, "__cause__", None)):
@@ -57,6 +62,8 @@ def translate(error: BaseException) -> BaseException | None:
                 if name in message:
                     return domain_error()
             return None
+        if state in RETRY_STATES:
+            return ConcurrentUpdate()
         unavailable = state is not None and (state.startswith("08") or state in UNAVAILABLE_STATES)
         if (
             unavailable
@@ -65,6 +72,6 @@ def translate(error: BaseException) -> BaseException | None:
         ):
             return DatabaseUnavailable()
         return None
-    if isinstance(error, OSError | TimeoutError):
+    if isinstance(error, OSError | TimeoutError | PoolTimeout):
         return DatabaseUnavailable()
     return None

@@ -112,8 +112,15 @@ class _EntityRepository(_Repository, Generic[E]):
     async def add(self, entity: E) -> None:
         await self._db.execute(insert(self.table).values(_values(entity)))
 
-    async def get(self, entity_id: UUID) -> E | None:
-        row = (await self._db.execute(_by_id(self.table), {"id": entity_id})).first()
+    # Row lock taken by get(lock=True): "share" for rows a transaction relies on,
+    # "update" for rows it will change.
+    lock_mode: ClassVar[str] = "share"
+
+    async def get(self, entity_id: UUID, *, lock: bool = False) -> E | None:
+        query = _by_id(self.table)
+        if lock:
+            query = query.with_for_update(read=self.lock_mode == "share")
+        row = (await self._db.execute(query, {"id": entity_id})).first()
         return self._from_row(row) if row else None
 
     async def save(self, entity: E) -> None:
@@ -171,8 +178,10 @@ class SqlUserRepository(_EntityRepository[User]):
         return Page([_user(r) for r in rows], total, page.limit, page.offset)
 
     async def active_admin_ids(self, *, lock: bool = False) -> list[UUID]:
-        query = select(users.c.id).where(
-            users.c.role == Role.ADMIN.value, users.c.is_active.is_(True)
+        query = (
+            select(users.c.id)
+            .where(users.c.role == Role.ADMIN.value, users.c.is_active.is_(True))
+            .order_by(users.c.id)  # one lock order for everyone: no deadlocks
         )
         if lock:
             query = query.with_for_update()
@@ -308,8 +317,11 @@ class SqlDoctorRepository(_Repository):
         )
         await self.set_schedule(doctor.id, schedule)
 
-    async def get(self, doctor_id: UUID) -> Doctor | None:
-        row = (await self._db.execute(_DOCTOR_COLUMNS.where(doctors.c.id == doctor_id))).first()
+    async def get(self, doctor_id: UUID, *, lock: bool = False) -> Doctor | None:
+        query = _DOCTOR_COLUMNS.where(doctors.c.id == doctor_id)
+        if lock:
+            query = query.with_for_update(read=True, of=doctors)
+        row = (await self._db.execute(query)).first()
         return _doctor(row) if row else None
 
     async def get_by_user(self, user_id: UUID) -> Doctor | None:
@@ -393,6 +405,7 @@ def _appointment(row: Row[Any]) -> Appointment:
 class SqlAppointmentRepository(_EntityRepository[Appointment]):
     table = appointments
     _from_row = staticmethod(_appointment)
+    lock_mode = "update"
 
     async def search(self, filters: AppointmentFilter, page: PageRequest) -> Page[Appointment]:
         query = select(appointments)
@@ -455,9 +468,12 @@ class SqlAppointmentRepository(_EntityRepository[Appointment]):
 
 class SqlRevokedTokenRepository(_Repository):
     async def add(self, jti: str, expires_at: datetime) -> None:
-        exists_already = select(exists().where(revoked_tokens.c.jti == jti))
-        if not (await self._db.execute(exists_already)).scalar():
-            await self._db.execute(insert(revoked_tokens).values(jti=jti, expires_at=expires_at))
+        """Idempotent, also when the same token is logged out twice at once."""
+        dialect = self._db.connection.dialect.name  # type: ignore[union-attr]
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(revoked_tokens)
+        await self._db.execute(
+            statement.values(jti=jti, expires_at=expires_at).on_conflict_do_nothing()
+        )
 
     async def purge_expired(self, now: datetime) -> None:
         await self._db.execute(delete(revoked_tokens).where(revoked_tokens.c.expires_at < now))
@@ -469,19 +485,26 @@ class SqlLoginFailureRepository(_Repository):
         row = (await self._db.execute(query)).first()
         return LoginFailures(row.count, row.first_failed_at) if row else None
 
-    async def record(self, key: str, now: datetime, window_started_after: datetime) -> None:
-        """An atomic upsert: concurrent failures on several workers all count."""
+    async def record(
+        self, key: str, now: datetime, window_started_after: datetime
+    ) -> LoginFailures:
+        """An atomic upsert: concurrent attempts on several workers all count."""
         # Expired windows are dropped first: failures for random usernames cannot pile up.
         await self._db.execute(
             delete(login_failures).where(login_failures.c.first_failed_at <= window_started_after)
         )
         dialect = self._db.connection.dialect.name
         upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(login_failures)
-        statement = upsert.values(key=key, count=1, first_failed_at=now).on_conflict_do_update(
-            index_elements=[login_failures.c.key],
-            set_={"count": login_failures.c.count + 1},
+        statement = (
+            upsert.values(key=key, count=1, first_failed_at=now)
+            .on_conflict_do_update(
+                index_elements=[login_failures.c.key],
+                set_={"count": login_failures.c.count + 1},
+            )
+            .returning(login_failures.c.count, login_failures.c.first_failed_at)
         )
-        await self._db.execute(statement)
+        row = (await self._db.execute(statement)).one()
+        return LoginFailures(row.count, row.first_failed_at)
 
     async def clear(self, key: str) -> None:
         await self._db.execute(delete(login_failures).where(login_failures.c.key == key))

@@ -51,6 +51,8 @@ def create_app(container: Container | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
+            # Browser apps must be able to read these on 401 and 429 answers.
+            expose_headers=["Retry-After", "WWW-Authenticate"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     return app

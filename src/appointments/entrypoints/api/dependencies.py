@@ -69,7 +69,7 @@ def use(name: str) -> Callable[..., Any]:
 
 async def page_request(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> PageRequest:
     return PageRequest(limit=limit, offset=offset)
 

@@ -23,7 +23,13 @@ from appointments.application.errors import (
     NotAuthenticated,
     TooManyAttempts,
 )
-from appointments.domain.errors import Conflict, DomainError, NotFound, RuleViolation
+from appointments.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidValue,
+    NotFound,
+    RuleViolation,
+)
 
 log = logging.getLogger("appointments.api")
 
@@ -72,6 +78,11 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
         {"detail": jsonable_encoder(_safe_validation_errors(errors))},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
+
+
+async def _out_of_range(_: Request, error: Exception) -> JSONResponse:
+    """Date arithmetic past year 1 or 9999 (e.g. `date_to=9999-12-31` plus a day)."""
+    return error_response(InvalidValue("A date or time is out of range."))
 
 
 async def _unexpected(_: Request, error: Exception) -> JSONResponse:
@@ -139,5 +150,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)
     _document_body_errors(app)

@@ -26,7 +26,10 @@ T = TypeVar("T")
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the date-time is out of range") from None
 
 
 # RFC 3339 (the OpenAPI `date-time` / `date` formats): pydantic alone would also read
