@@ -8,7 +8,7 @@ transactions on SQLite), and the adapter maps its violations to the same domain 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -30,7 +30,7 @@ from appointments.domain.appointments import (
     check_booking,
 )
 from appointments.domain.errors import InvalidValue, NotFound
-from appointments.domain.schedule import Span, local_to_utc
+from appointments.domain.schedule import Span, local_days
 from appointments.domain.users import Role
 
 DEFAULT_DURATION = timedelta(minutes=30)
@@ -186,12 +186,12 @@ class ListAppointments:
             patient_id=patient_id,
             status=query.status,
             starts_from=(
-                local_to_utc(query.date_from, time(), self._zone) if query.date_from else None
+                local_days(query.date_from, query.date_from, self._zone).start
+                if query.date_from
+                else None
             ),
             starts_before=(
-                local_to_utc(query.date_to + timedelta(days=1), time(), self._zone)
-                if query.date_to
-                else None
+                local_days(query.date_to, query.date_to, self._zone).end if query.date_to else None
             ),
         )
         async with self._uow as uow:

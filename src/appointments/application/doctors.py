@@ -18,7 +18,7 @@ from appointments.application.ports import (
     PasswordHasher,
     UnitOfWork,
 )
-from appointments.application.users import NewUser, create_user
+from appointments.application.users import NewUser, create_user, retire
 from appointments.domain.appointments import check_duration
 from appointments.domain.clinic import Doctor
 from appointments.domain.errors import InvalidValue
@@ -28,7 +28,7 @@ from appointments.domain.schedule import (
     WeeklyInterval,
     WeeklySchedule,
     free_slots,
-    local_to_utc,
+    local_days,
 )
 from appointments.domain.users import Role, check_full_name
 
@@ -151,13 +151,7 @@ class DeactivateDoctor:
             doctor = visible_or_404(await uow.doctors.get(doctor_id))
             doctor.is_active = False
             await uow.doctors.save(doctor)
-            user = await uow.users.get(doctor.user_id)
-            if user is not None and user.is_active:
-                user.deactivate(now)
-                await uow.users.save(user)
-            for appointment in await uow.appointments.future_active(now=now, doctor_id=doctor_id):
-                appointment.cancel("doctor_deactivated", now)
-                await uow.appointments.save(appointment)
+            await retire(uow, now, doctor.user_id, "doctor_deactivated", doctor_id=doctor_id)
             await uow.commit()
 
 
@@ -279,10 +273,7 @@ class GetAvailability:
             )
         duration = timedelta(minutes=duration_minutes)
         zone = ZoneInfo(self._config.timezone)
-        window = Span(
-            local_to_utc(date_from, datetime.min.time(), zone),
-            local_to_utc(date_to + timedelta(days=1), datetime.min.time(), zone),
-        )
+        window = local_days(date_from, date_to, zone)
         async with self._uow as uow:
             doctor = visible_or_404(await uow.doctors.get(doctor_id))
             check_duration(window.start, window.start + duration)

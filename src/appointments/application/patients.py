@@ -16,6 +16,7 @@ from appointments.application.ports import (
     PatientFilter,
     UnitOfWork,
 )
+from appointments.application.users import retire
 from appointments.domain.clinic import Patient
 from appointments.domain.users import Role, check_full_name, normalize_email
 
@@ -133,12 +134,5 @@ class DeactivatePatient:
             patient = visible_or_404(await uow.patients.get(patient_id))
             patient.is_active = False
             await uow.patients.save(patient)
-            if patient.user_id is not None:
-                user = await uow.users.get(patient.user_id)
-                if user is not None and user.is_active:
-                    user.deactivate(now)
-                    await uow.users.save(user)
-            for appointment in await uow.appointments.future_active(now=now, patient_id=patient_id):
-                appointment.cancel("patient_deactivated", now)
-                await uow.appointments.save(appointment)
+            await retire(uow, now, patient.user_id, "patient_deactivated", patient_id=patient_id)
             await uow.commit()

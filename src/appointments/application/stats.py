@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from appointments.application.actor import ADMIN_ONLY, Actor
 from appointments.application.ports import ClinicConfig, Clock, DashboardStats, UnitOfWork
-from appointments.domain.schedule import Span, local_to_utc
+from appointments.domain.schedule import Span, local_days
 
 
 class GetDashboardStats:
@@ -23,9 +23,6 @@ class GetDashboardStats:
         actor.require(*self.roles)
         now = self._clock.now()
         today = now.astimezone(self._zone).date()
-        today_span = Span(
-            local_to_utc(today, time(), self._zone),
-            local_to_utc(today + timedelta(days=1), time(), self._zone),
-        )
+        today_span = local_days(today, today, self._zone)
         async with self._uow as uow:
             return await uow.stats.dashboard(today_span, Span(now, now + timedelta(days=7)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from appointments.application.actor import ADMIN_ONLY, Actor, visible_or_404
@@ -178,3 +178,26 @@ class DeactivateUser:
                 user.deactivate(self._clock.now())
                 await uow.users.save(user)
             await uow.commit()
+
+
+async def retire(
+    uow: UnitOfWork,
+    now: datetime,
+    user_id: UUID | None,
+    reason: str,
+    *,
+    doctor_id: UUID | None = None,
+    patient_id: UUID | None = None,
+) -> None:
+    """What deactivating a doctor or a patient brings along: their login is deactivated
+    (tokens revoked) and their future scheduled or confirmed appointments are cancelled."""
+    user = await uow.users.get(user_id) if user_id is not None else None
+    if user is not None and user.is_active:
+        user.deactivate(now)
+        await uow.users.save(user)
+    future = await uow.appointments.future_active(
+        now=now, doctor_id=doctor_id, patient_id=patient_id
+    )
+    for appointment in future:
+        appointment.cancel(reason, now)
+        await uow.appointments.save(appointment)

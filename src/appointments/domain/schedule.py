@@ -96,6 +96,13 @@ def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
+def local_days(first: date, last: date, zone: ZoneInfo) -> Span:
+    """Local dates first..last, from the first midnight to the midnight after the last."""
+    return Span(
+        local_to_utc(first, time(), zone), local_to_utc(last + timedelta(days=1), time(), zone)
+    )
+
+
 def dates(first: date, last: date) -> Iterator[date]:
     day = first
     while day <= last:
