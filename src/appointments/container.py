@@ -19,10 +19,12 @@ from appointments.application import (
     departments,
     doctors,
     patients,
+    schedules,
     stats,
     users,
 )
-from appointments.application.ports import ClinicConfig, Clock
+from appointments.application.config import ClinicConfig
+from appointments.application.ports.services import Clock
 from appointments.settings import Settings
 
 
@@ -93,11 +95,13 @@ class Container(containers.DeclarativeContainer):
     create_doctor = providers.Factory(doctors.CreateDoctor, uow, hasher, clock)
     update_doctor = providers.Factory(doctors.UpdateDoctor, uow)
     deactivate_doctor = providers.Factory(doctors.DeactivateDoctor, uow, clock)
-    get_schedule = providers.Factory(doctors.GetSchedule, read_uow, clock, clinic)
-    set_schedule = providers.Factory(doctors.SetSchedule, uow, clock, clinic)
-    add_time_off = providers.Factory(doctors.AddTimeOff, uow)
-    delete_time_off = providers.Factory(doctors.DeleteTimeOff, uow)
-    get_availability = providers.Factory(doctors.GetAvailability, read_uow, clock, clinic)
+
+    # schedules
+    get_schedule = providers.Factory(schedules.GetSchedule, read_uow, clock, clinic)
+    set_schedule = providers.Factory(schedules.SetSchedule, uow, clock, clinic)
+    add_time_off = providers.Factory(schedules.AddTimeOff, uow)
+    delete_time_off = providers.Factory(schedules.DeleteTimeOff, uow)
+    get_availability = providers.Factory(schedules.GetAvailability, read_uow, clock, clinic)
 
     # patients
     list_patients = providers.Factory(patients.ListPatients, read_uow)

@@ -1,7 +1,13 @@
-"""Builders and fixtures for the adapter tests.
+"""Backends, builders and fixtures for the adapter tests.
 
-Rows are written straight through the SQL repositories (no password hashing, no use-case
-pre-checks), so a test controls exactly what is in the database.
+The repository and unit-of-work tests state the ports' contract, so they run on every
+backend: the in-memory fake, SQLite and PostgreSQL. A test asks for `backend` (or `seed`)
+and gets each in turn. A test that reaches the database itself (it asks for `engine`,
+`database_url` or the `container`: raw SQL, drivers, concurrency) runs on SQLite and
+PostgreSQL only. `on(...)` (and `postgres_only`, `sqlite_only`) narrows either further.
+
+Rows are written straight through the repositories (no password hashing, no use-case
+pre-checks), so a test controls exactly what is stored.
 """
 
 from __future__ import annotations
@@ -26,10 +32,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appointments.adapters.clock import FixedClock
-from appointments.adapters.sqlalchemy.tables import appointments
+from appointments.adapters.memory.state import MemoryStore
+from appointments.adapters.memory.unit_of_work import MemoryUnitOfWork
+from appointments.adapters.sqlalchemy.tables import appointments, metadata
 from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
+from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.appointments import ACTIVE_STATUSES, Appointment, Status
-from appointments.domain.clinic import Department, Doctor, Patient
+from appointments.domain.departments import Department
+from appointments.domain.doctors import Doctor
+from appointments.domain.patients import Patient
 from appointments.domain.schedule import WeeklySchedule
 from appointments.domain.users import Role, User
 from tests.conftest import POSTGRES_SERVER_URL, _asyncpg_dsn
@@ -38,12 +49,83 @@ REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SCRATCH_PREFIX = "appt_adapters_"
 
-# Run a test on one database only (overrides the `database_url` fixture's params).
-postgres_only = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+BACKENDS = ("memory", "sqlite", "postgres")
+SQL_BACKENDS = ("sqlite", "postgres")
 
-ACTIVE = [s.value for s in ACTIVE_STATUSES]
+
+def on(*names: str) -> pytest.MarkDecorator:
+    """Run a test on these backends only."""
+    return pytest.mark.parametrize("backend_name", names, indirect=True)
+
+
+postgres_only = on("postgres")
+sqlite_only = on("sqlite")
+
+ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
 _counter = itertools.count(1)
+
+
+def _narrowed(metafunc: pytest.Metafunc) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if "backend_name" in (names.split(",") if isinstance(names, str) else names):
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every backend for a test of the ports, SQLite and PostgreSQL for one that reaches
+    the database itself (its fixtures need `database_url`), unless the test says `on(...)`."""
+    if "backend_name" not in metafunc.fixturenames or _narrowed(metafunc):
+        return
+    touches_sql = "database_url" in metafunc.fixturenames
+    metafunc.parametrize("backend_name", SQL_BACKENDS if touches_sql else BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend_name: str) -> str:
+    """The database of this test's backend (shadows the session-wide one here)."""
+    if backend_name not in SQL_BACKENDS:
+        pytest.fail(f"{request.node.name} uses the database itself: it cannot run on memory")
+    return str(request.getfixturevalue(f"{backend_name}_url"))
+
+
+@dataclass
+class Backend:
+    """One implementation of the ports: units of work over empty storage."""
+
+    name: str
+    engine: AsyncEngine | None = None
+    store: MemoryStore | None = None
+
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        if self.engine is not None:
+            return SqlUnitOfWork(self.engine, read_only=read_only)
+        assert self.store is not None
+        return MemoryUnitOfWork(self.store, read_only=read_only)
+
+    async def stored(self, table: str) -> int:
+        """How many rows `table` holds in committed storage, read past the repositories."""
+        assert table in metadata.tables, table
+        if self.engine is not None:
+            return await count_rows(self.engine, f"SELECT count(*) FROM {table}")
+        assert self.store is not None
+        return len(getattr(self.store.state, table))
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, backend_name: str) -> Backend:
+    """Empty storage of this test's backend; on SQL, the database of `engine`."""
+    if backend_name == "memory":
+        return Backend(backend_name, store=MemoryStore())
+    # Looked up, not requested: only SQL backends need (and clean) a database.
+    engine: AsyncEngine = request.getfixturevalue("engine")
+    return Backend(backend_name, engine=engine)
 
 
 def unique(prefix: str) -> str:
@@ -62,11 +144,11 @@ def next_working_day(now: datetime, at: int = 10) -> datetime:
 class Seed:
     """Writes rows through the repositories, one committed unit of work per call."""
 
-    engine: AsyncEngine
+    backend: Backend
     clock: FixedClock
 
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    def uow(self) -> UnitOfWork:
+        return self.backend.uow()
 
     def new_user(self, role: Role = Role.PATIENT, name: str | None = None) -> User:
         username = name or unique("user")
@@ -179,15 +261,13 @@ class Seed:
 
 
 @pytest.fixture
-def seed(engine: AsyncEngine, clock: FixedClock) -> Seed:
-    return Seed(engine, clock)
+def seed(backend: Backend, clock: FixedClock) -> Seed:
+    return Seed(backend, clock)
 
 
-async def commit_with(
-    engine: AsyncEngine, action: Callable[[SqlUnitOfWork], Awaitable[object]]
-) -> None:
+async def commit_with(backend: Backend, action: Callable[[UnitOfWork], Awaitable[object]]) -> None:
     """Run `action` in a fresh unit of work and commit it."""
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await action(uow)
         await uow.commit()
 

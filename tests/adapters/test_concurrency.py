@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
-from appointments.application.actor import Actor
+from appointments.application.access import Actor
 from appointments.application.appointments import BookingRequest
 from appointments.application.users import UserChanges
 from appointments.container import Container
@@ -225,7 +225,7 @@ async def test_sqlite_write_transactions_are_serialised(engine: AsyncEngine, see
     async def second_checks() -> list[datetime]:
         async with SqlUnitOfWork(engine) as uow:
             spans = await uow.appointments.busy_spans(within=booked.span, doctor_id=doctor.id)
-        return [s.start for s in spans]
+        return [s.starts_at for s in spans]
 
     async with SqlUnitOfWork(engine) as first:
         waiting = asyncio.create_task(second_checks())

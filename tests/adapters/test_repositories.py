@@ -1,4 +1,5 @@
-"""SQL repositories through SqlUnitOfWork, on SQLite and PostgreSQL: what goes in comes out."""
+"""The repository contract, on every backend (memory, SQLite, PostgreSQL): what goes in
+comes out, searches order, filter, page and stay within the caller's scope."""
 
 from __future__ import annotations
 
@@ -7,22 +8,24 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from uuid import uuid4
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
-from appointments.application.ports import (
+from appointments.application.access import AppointmentScope, PatientScope
+from appointments.application.ports.queries import (
     AppointmentFilter,
     DoctorFilter,
     PageRequest,
     PatientFilter,
     UserFilter,
 )
-from appointments.domain.appointments import Status
-from appointments.domain.clinic import Department, Doctor, Patient
+from appointments.domain.appointments import Appointment, Status
+from appointments.domain.departments import Department
+from appointments.domain.doctors import Doctor
+from appointments.domain.patients import Patient
 from appointments.domain.schedule import Span, TimeOff, WeeklyInterval, WeeklySchedule
 from appointments.domain.users import Role, User
-from tests.adapters.conftest import Seed, count_rows, next_working_day
+from tests.adapters.conftest import Backend, Seed, next_working_day
 
+EVERYONE = PatientScope(everyone=True)
 IST = timezone(timedelta(hours=5, minutes=30))
 PST = timezone(timedelta(hours=-8))
 
@@ -36,18 +39,18 @@ def assert_utc(value: datetime | None) -> None:
 # --- users ---------------------------------------------------------------------------
 
 
-async def test_user_round_trip_normalises_offsets_to_utc(engine: AsyncEngine, seed: Seed) -> None:
+async def test_user_round_trip_normalises_offsets_to_utc(backend: Backend, seed: Seed) -> None:
     user = dataclasses.replace(
         seed.new_user(Role.ADMIN, "Round.Trip"),
         created_at=datetime(2031, 3, 4, 10, 15, 30, 123456, tzinfo=IST),
         tokens_valid_after=datetime(2031, 3, 4, 1, 0, tzinfo=PST),
         is_active=False,
     )
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.users.add(user)
         await uow.commit()
 
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         stored = await uow.users.get(user.id)
     assert stored == user
     assert_utc(stored.created_at)
@@ -58,7 +61,7 @@ async def test_user_round_trip_normalises_offsets_to_utc(engine: AsyncEngine, se
     assert isinstance(stored.role, Role)
 
 
-async def test_user_save_updates_every_field(engine: AsyncEngine, seed: Seed) -> None:
+async def test_user_save_updates_every_field(backend: Backend, seed: Seed) -> None:
     user = await seed.user(Role.PATIENT)
     changed = dataclasses.replace(
         user,
@@ -68,10 +71,10 @@ async def test_user_save_updates_every_field(engine: AsyncEngine, seed: Seed) ->
         is_active=False,
         tokens_valid_after=datetime(2030, 1, 1, 12, tzinfo=UTC),
     )
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.users.save(changed)
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         assert await uow.users.get(user.id) == changed
         assert await uow.users.get(uuid4()) is None
 
@@ -80,11 +83,11 @@ async def test_user_save_updates_every_field(engine: AsyncEngine, seed: Seed) ->
     "login", ["MiXeD.Case", "mixed.case", "MIXED.CASE@EXAMPLE.COM", " mixed.case "]
 )
 async def test_find_by_login_is_case_insensitive_on_username_and_email(
-    engine: AsyncEngine, seed: Seed, login: str
+    backend: Backend, seed: Seed, login: str
 ) -> None:
     user = await seed.user(name="MiXeD.Case")
     await seed.user(name="someone.else")
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         found = await uow.users.find_by_login(login)
         missing = await uow.users.find_by_login("mixed.cas")
     assert found is not None
@@ -93,14 +96,14 @@ async def test_find_by_login_is_case_insensitive_on_username_and_email(
 
 
 async def test_user_search_orders_by_creation_and_counts_every_match(
-    engine: AsyncEngine, seed: Seed
+    backend: Backend, seed: Seed
 ) -> None:
     made: list[User] = []
     for i in range(7):
         role = Role.DOCTOR if i % 2 else Role.PATIENT
         made.append(await seed.user(role))
         seed.clock.advance(timedelta(seconds=1))
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         first = await uow.users.search(UserFilter(), PageRequest(limit=3, offset=0))
         last = await uow.users.search(UserFilter(), PageRequest(limit=3, offset=6))
         doctors = await uow.users.search(UserFilter(role=Role.DOCTOR), PageRequest(limit=2))
@@ -130,52 +133,52 @@ async def test_user_search_orders_by_creation_and_counts_every_match(
     ],
 )
 async def test_user_search_q_is_case_insensitive_and_literal(
-    engine: AsyncEngine, seed: Seed, q: str, expected: set[str]
+    backend: Backend, seed: Seed, q: str, expected: set[str]
 ) -> None:
     names = ["ann_smith", "annXsmith", "club100%", "club1000"]
     for name in names:
         await seed.user(name=name)
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         page = await uow.users.search(UserFilter(q=q), PageRequest(limit=100))
     assert {u.username for u in page.items} == expected
     assert page.total == len(expected)
 
 
-async def test_user_search_filters_active_flag(engine: AsyncEngine, seed: Seed) -> None:
+async def test_user_search_filters_active_flag(backend: Backend, seed: Seed) -> None:
     active = await seed.user()
     inactive = await seed.user()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.users.save(dataclasses.replace(inactive, is_active=False))
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         on = await uow.users.search(UserFilter(is_active=True), PageRequest())
         off = await uow.users.search(UserFilter(is_active=False), PageRequest())
     assert [u.id for u in on.items] == [active.id]
     assert [u.id for u in off.items] == [inactive.id]
 
 
-async def test_active_admin_ids(engine: AsyncEngine, seed: Seed) -> None:
+async def test_active_admin_ids(backend: Backend, seed: Seed) -> None:
     admin = await seed.user(Role.ADMIN)
     retired = await seed.user(Role.ADMIN)
     await seed.user(Role.DOCTOR)
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.users.save(dataclasses.replace(retired, is_active=False))
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         assert await uow.users.active_admin_ids() == [admin.id]
         assert await uow.users.active_admin_ids(lock=True) == [admin.id]
 
 
-async def test_load_principal_finds_records_and_revocation(engine: AsyncEngine, seed: Seed) -> None:
+async def test_load_principal_finds_records_and_revocation(backend: Backend, seed: Seed) -> None:
     patient = await seed.patient(with_login=True)
     doctor = await seed.doctor()
     admin = await seed.user(Role.ADMIN)
     assert patient.user_id is not None
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.revoked_tokens.add("revoked-jti", seed.clock.now() + timedelta(hours=1))
         await uow.commit()
 
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         as_patient = await uow.users.load_principal(patient.user_id, "fresh-jti")
         as_doctor = await uow.users.load_principal(doctor.user_id, "fresh-jti")
         as_admin = await uow.users.load_principal(admin.id, "fresh-jti")
@@ -202,7 +205,7 @@ async def test_load_principal_finds_records_and_revocation(engine: AsyncEngine, 
 # --- patients ------------------------------------------------------------------------
 
 
-async def test_patient_round_trip_and_save(engine: AsyncEngine, seed: Seed) -> None:
+async def test_patient_round_trip_and_save(backend: Backend, seed: Seed) -> None:
     user = await seed.user()
     patient = Patient(
         full_name="Zoë Ünicode",
@@ -213,12 +216,12 @@ async def test_patient_round_trip_and_save(engine: AsyncEngine, seed: Seed) -> N
         date_of_birth=date(1990, 2, 28),
     )
     front_desk = Patient(full_name="No Login", created_at=seed.clock.now())
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.patients.add(patient)
         await uow.patients.add(front_desk)
         await uow.commit()
 
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         stored = await uow.patients.get(patient.id)
         by_user = await uow.patients.get_by_user(user.id)
         stored_front_desk = await uow.patients.get(front_desk.id)
@@ -229,19 +232,19 @@ async def test_patient_round_trip_and_save(engine: AsyncEngine, seed: Seed) -> N
     assert stored_front_desk == front_desk
 
     changed = dataclasses.replace(patient, phone=None, is_active=False, full_name="Zoe")
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.patients.save(changed)
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         assert await uow.patients.get(patient.id) == changed
         assert await uow.patients.get(uuid4()) is None
         assert await uow.patients.get_by_user(uuid4()) is None
 
 
-async def test_patient_search_order_q_and_visibility(engine: AsyncEngine, seed: Seed) -> None:
+async def test_patient_search_order_q_and_visibility(backend: Backend, seed: Seed) -> None:
     names = ["charlie 50%", "Alice_B", "bob", "alice"]
     made: dict[str, Patient] = {}
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         for i, name in enumerate(names):
             made[name] = Patient(
                 full_name=name,
@@ -254,19 +257,26 @@ async def test_patient_search_order_q_and_visibility(engine: AsyncEngine, seed: 
     doctor = await seed.doctor()
     await seed.appointment(doctor, made["bob"], next_working_day(seed.clock.now()))
 
-    async with SqlUnitOfWork(engine) as uow:
-        everyone = await uow.patients.search(PatientFilter(), PageRequest(limit=100))
-        page = await uow.patients.search(PatientFilter(), PageRequest(limit=2, offset=1))
-        underscore = await uow.patients.search(PatientFilter(q="E_b"), PageRequest())
-        percent = await uow.patients.search(PatientFilter(q="50%"), PageRequest())
-        by_phone = await uow.patients.search(PatientFilter(q="0102"), PageRequest())
-        by_email = await uow.patients.search(PatientFilter(q="P3@EXAMPLE"), PageRequest())
+    def search(q: str | None = None, scope: PatientScope = EVERYONE) -> PatientFilter:
+        return PatientFilter(scope=scope, q=q)
+
+    async with backend.uow() as uow:
+        everyone = await uow.patients.search(search(), PageRequest(limit=100))
+        page = await uow.patients.search(search(), PageRequest(limit=2, offset=1))
+        underscore = await uow.patients.search(search("E_b"), PageRequest())
+        percent = await uow.patients.search(search("50%"), PageRequest())
+        by_phone = await uow.patients.search(search("0102"), PageRequest())
+        by_email = await uow.patients.search(search("P3@EXAMPLE"), PageRequest())
         of_doctor = await uow.patients.search(
-            PatientFilter(with_doctor_id=doctor.id), PageRequest()
+            search(scope=PatientScope(treated_by=doctor.id)), PageRequest()
         )
-        only = await uow.patients.search(PatientFilter(only_id=made["alice"].id), PageRequest())
-        linked = await uow.patients.has_appointment_with(made["bob"].id, doctor.id)
-        unlinked = await uow.patients.has_appointment_with(made["alice"].id, doctor.id)
+        only = await uow.patients.search(
+            search(scope=PatientScope(only_id=made["alice"].id)), PageRequest()
+        )
+        linked = await uow.patients.get_in_scope(made["bob"].id, PatientScope(treated_by=doctor.id))
+        unlinked = await uow.patients.get_in_scope(
+            made["alice"].id, PatientScope(treated_by=doctor.id)
+        )
 
     # Ordered by full_name (then id); the database's collation decides case, so compare
     # against the order it reports for the full list.
@@ -282,15 +292,67 @@ async def test_patient_search_order_q_and_visibility(engine: AsyncEngine, seed: 
     assert [p.id for p in of_doctor.items] == [made["bob"].id]
     assert of_doctor.total == 1
     assert [p.id for p in only.items] == [made["alice"].id]
-    assert (linked, unlinked) == (True, False)
+    assert (linked, unlinked) == (made["bob"], None)
+
+
+async def test_patient_scope_admits_the_same_patients_in_search_and_single_reads(
+    backend: Backend, seed: Seed
+) -> None:
+    """A doctor's scope holds exactly the patients with an appointment with them, of any
+    status, listed once; the list and the single read agree for every scope."""
+    doctor, other_doctor = await seed.doctors(2)
+    treated, cancelled_only, elsewhere, never = await seed.patients(4)
+    day = next_working_day(seed.clock.now())
+    await seed.appointment(doctor, treated, day)
+    await seed.appointment(doctor, treated, day + timedelta(hours=1))  # twice: listed once
+    await seed.appointment(
+        doctor, cancelled_only, day + timedelta(hours=2), status=Status.CANCELLED
+    )
+    await seed.appointment(other_doctor, elsewhere, day)
+    everybody = [treated, cancelled_only, elsewhere, never]
+    cases: list[tuple[str, PatientScope, list[Patient]]] = [
+        ("everyone", EVERYONE, everybody),
+        ("treated by the doctor", PatientScope(treated_by=doctor.id), [treated, cancelled_only]),
+        ("treated by the other", PatientScope(treated_by=other_doctor.id), [elsewhere]),
+        ("treated by a stranger", PatientScope(treated_by=uuid4()), []),
+        ("one patient", PatientScope(only_id=never.id), [never]),
+        ("an unknown patient", PatientScope(only_id=uuid4()), []),
+        ("both, holding", PatientScope(only_id=treated.id, treated_by=doctor.id), [treated]),
+        ("both, not holding", PatientScope(only_id=never.id, treated_by=doctor.id), []),
+        ("nothing set", PatientScope(), []),
+    ]
+
+    async with backend.uow() as uow:
+        for label, scope, expected in cases:
+            found = await uow.patients.search(PatientFilter(scope=scope), PageRequest(limit=100))
+            assert sorted(p.id for p in found.items) == sorted(p.id for p in expected), label
+            assert found.total == len(expected), label
+            for patient in everybody:
+                single = await uow.patients.get_in_scope(patient.id, scope)
+                assert single == (patient if patient in expected else None), (label, patient)
+        assert await uow.patients.get_in_scope(uuid4(), EVERYONE) is None
+        mine_by_name = await uow.patients.search(
+            PatientFilter(scope=PatientScope(treated_by=doctor.id), q=treated.full_name),
+            PageRequest(),
+        )
+        not_mine_by_name = await uow.patients.search(
+            PatientFilter(scope=PatientScope(treated_by=doctor.id), q=elsewhere.full_name),
+            PageRequest(),
+        )
+        paged = await uow.patients.search(
+            PatientFilter(scope=PatientScope(treated_by=doctor.id)), PageRequest(limit=1)
+        )
+    assert [p.id for p in mine_by_name.items] == [treated.id]
+    assert (not_mine_by_name.items, not_mine_by_name.total) == ([], 0)
+    assert (len(paged.items), paged.total) == (1, 2)
 
 
 # --- departments ---------------------------------------------------------------------
 
 
-async def test_department_round_trip_order_and_lookup(engine: AsyncEngine, seed: Seed) -> None:
+async def test_department_round_trip_order_and_lookup(backend: Backend, seed: Seed) -> None:
     made = [await seed.department(name) for name in ["surgery", "Cardiology", "bone", "Dental"]]
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         stored = await uow.departments.get(made[1].id)
         page = await uow.departments.search(PageRequest(limit=3))
         rest = await uow.departments.search(PageRequest(limit=3, offset=3))
@@ -304,20 +366,20 @@ async def test_department_round_trip_order_and_lookup(engine: AsyncEngine, seed:
     assert (taken, taken_by_itself, free) == (True, False, False)
 
 
-async def test_department_save_delete_and_has_doctors(engine: AsyncEngine, seed: Seed) -> None:
+async def test_department_save_delete_and_has_doctors(backend: Backend, seed: Seed) -> None:
     staffed = await seed.department()
     empty = await seed.department()
     await seed.doctor(staffed)
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.departments.save(Department("Renamed", None, id=empty.id))
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         assert await uow.departments.get(empty.id) == Department("Renamed", None, id=empty.id)
         assert await uow.departments.has_doctors(staffed.id) is True
         assert await uow.departments.has_doctors(empty.id) is False
         await uow.departments.delete(empty.id)
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         assert await uow.departments.get(empty.id) is None
         assert await uow.departments.get(staffed.id) == staffed
 
@@ -325,9 +387,7 @@ async def test_department_save_delete_and_has_doctors(engine: AsyncEngine, seed:
 # --- doctors -------------------------------------------------------------------------
 
 
-async def test_doctor_round_trip_with_schedule_and_time_off(
-    engine: AsyncEngine, seed: Seed
-) -> None:
+async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, seed: Seed) -> None:
     department = await seed.department()
     user = await seed.user(Role.DOCTOR)
     doctor = Doctor(
@@ -356,15 +416,15 @@ async def test_doctor_round_trip_with_schedule_and_time_off(
         starts_at=datetime(2031, 8, 1, tzinfo=PST),
         ends_at=datetime(2031, 8, 2, tzinfo=PST),
     )
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.doctors.add(doctor, schedule)
         await uow.doctors.add_time_off(later)
         await uow.doctors.add_time_off(leave)
         await uow.commit()
 
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         assert await uow.doctors.get(doctor.id) == doctor
-        assert await uow.doctors.get_by_user(user.id) == doctor
+        principal = await uow.users.load_principal(user.id, "any-jti")
         assert await uow.doctors.get_schedule(doctor.id) == schedule
         stored_leave = await uow.doctors.get_time_off(leave.id)
         everything = await uow.doctors.list_time_off(doctor.id)
@@ -376,6 +436,8 @@ async def test_doctor_round_trip_with_schedule_and_time_off(
             doctor.id,
             within=Span(datetime(2031, 7, 3, 3, 30, tzinfo=UTC), datetime(2031, 7, 5, tzinfo=UTC)),
         )
+    assert principal is not None
+    assert (principal.doctor_id, principal.patient_id) == (doctor.id, None)  # found by user
     assert stored_leave == leave
     assert stored_leave is not None
     assert_utc(stored_leave.starts_at)
@@ -385,12 +447,12 @@ async def test_doctor_round_trip_with_schedule_and_time_off(
 
     new_schedule = WeeklySchedule.of([WeeklyInterval(2, time(10), time(11))])
     changed = dataclasses.replace(doctor, specialization="Surgery", phone=None, is_active=False)
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.doctors.set_schedule(doctor.id, new_schedule)
         await uow.doctors.save(changed)
         await uow.doctors.delete_time_off(leave.id)
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         assert await uow.doctors.get_schedule(doctor.id) == new_schedule
         assert await uow.doctors.get(doctor.id) == changed
         assert await uow.doctors.get_time_off(leave.id) is None
@@ -400,12 +462,12 @@ async def test_doctor_round_trip_with_schedule_and_time_off(
         assert await uow.doctors.get(uuid4()) is None
 
 
-async def test_doctor_search_filters_order_and_q(engine: AsyncEngine, seed: Seed) -> None:
+async def test_doctor_search_filters_order_and_q(backend: Backend, seed: Seed) -> None:
     cardiology = await seed.department()
     surgery = await seed.department()
     specs = {"Zed": "Heart_surgery", "amy": "Heart surgery", "Bea": "100% care", "Cal": "Skin"}
     made: dict[str, Doctor] = {}
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         for i, (name, spec) in enumerate(specs.items()):
             user = seed.new_user(Role.DOCTOR, f"doc{i}x{uuid4().hex[:4]}")
             user = dataclasses.replace(user, full_name=name)
@@ -417,7 +479,7 @@ async def test_doctor_search_filters_order_and_q(engine: AsyncEngine, seed: Seed
         await uow.commit()
 
     async def names(filters: DoctorFilter, page: PageRequest = PageRequest()) -> list[str]:
-        async with SqlUnitOfWork(engine) as uow:
+        async with backend.uow() as uow:
             return [d.full_name for d in (await uow.doctors.search(filters, page)).items]
 
     active = await names(DoctorFilter())
@@ -429,7 +491,7 @@ async def test_doctor_search_filters_order_and_q(engine: AsyncEngine, seed: Seed
     assert await names(DoctorFilter(q="0%", is_active=None)) == ["Bea"]
     assert await names(DoctorFilter(q="AMY")) == ["amy"]
     assert await names(DoctorFilter(q=made["Cal"].email.upper())) == ["Cal"]
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         page = await uow.doctors.search(
             DoctorFilter(is_active=None), PageRequest(limit=1, offset=1)
         )
@@ -440,7 +502,7 @@ async def test_doctor_search_filters_order_and_q(engine: AsyncEngine, seed: Seed
 # --- appointments --------------------------------------------------------------------
 
 
-async def test_appointment_round_trip_and_save(engine: AsyncEngine, seed: Seed) -> None:
+async def test_appointment_round_trip_and_save(backend: Backend, seed: Seed) -> None:
     doctor = await seed.doctor()
     patient = await seed.patient()
     appointment = dataclasses.replace(
@@ -450,10 +512,10 @@ async def test_appointment_round_trip_and_save(engine: AsyncEngine, seed: Seed) 
         notes="bring results",
         created_at=datetime(2030, 12, 1, 8, tzinfo=PST),
     )
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.appointments.add(appointment)
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         stored = await uow.appointments.get(appointment.id)
     assert stored == appointment
     assert stored is not None
@@ -469,16 +531,16 @@ async def test_appointment_round_trip_and_save(engine: AsyncEngine, seed: Seed) 
         notes=None,
         updated_at=seed.clock.now(),
     )
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.appointments.save(changed)
         await uow.commit()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         assert await uow.appointments.get(appointment.id) == changed
         assert await uow.appointments.get(uuid4()) is None
 
 
 async def test_appointment_search_orders_by_instant_whatever_the_offset(
-    engine: AsyncEngine, seed: Seed
+    backend: Backend, seed: Seed
 ) -> None:
     """Local wall-clock order differs from UTC order: the stored order must be UTC's."""
     doctor, other_doctor = await seed.doctors(2)
@@ -499,7 +561,7 @@ async def test_appointment_search_orders_by_instant_whatever_the_offset(
     by_instant = sorted(made, key=lambda a: a.starts_at)
 
     async def ids(filters: AppointmentFilter, page: PageRequest = PageRequest()) -> list[object]:
-        async with SqlUnitOfWork(engine) as uow:
+        async with backend.uow() as uow:
             return [a.id for a in (await uow.appointments.search(filters, page)).items]
 
     assert await ids(AppointmentFilter(patient_id=patient.id)) == [a.id for a in by_instant]
@@ -513,15 +575,69 @@ async def test_appointment_search_orders_by_instant_whatever_the_offset(
         starts_before=datetime(2031, 1, 6, 9, 0, tzinfo=UTC),  # exclusive
     )
     assert await ids(window) == [made[3].id, made[0].id]
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         page = await uow.appointments.search(AppointmentFilter(), PageRequest(limit=2, offset=4))
     assert [a.id for a in page.items] == [by_instant[3].id, confirmed.id]
     assert page.total == 6
 
 
-async def test_busy_spans_counts_only_active_and_is_half_open(
-    engine: AsyncEngine, seed: Seed
-) -> None:
+async def test_appointment_search_stays_within_the_scope(backend: Backend, seed: Seed) -> None:
+    """The scope is AND-ed with the filters, and a list holds exactly what the scope
+    admits for a single read (AppointmentScope.admits)."""
+    doctor, other_doctor = await seed.doctors(2)
+    patient, other_patient = await seed.patients(2)
+    day = next_working_day(seed.clock.now())
+    mine = await seed.appointment(doctor, patient, day)
+    theirs = await seed.appointment(other_doctor, other_patient, day)
+    crossed = await seed.appointment(other_doctor, patient, day + timedelta(hours=1))
+    cancelled = await seed.appointment(
+        doctor, other_patient, day + timedelta(hours=2), status=Status.CANCELLED
+    )
+    everything = [mine, theirs, crossed, cancelled]
+    of_doctor = AppointmentScope(doctor_id=doctor.id)
+    of_patient = AppointmentScope(patient_id=patient.id)
+    scopes = {
+        "everything": AppointmentScope.everything(),
+        "the doctor's": of_doctor,
+        "the patient's": of_patient,
+        "doctor before patient": AppointmentScope(doctor_id=doctor.id, patient_id=patient.id),
+        "a stranger's": AppointmentScope(doctor_id=uuid4()),
+        "nothing set": AppointmentScope(),
+    }
+
+    async def ids(filters: AppointmentFilter) -> list[object]:
+        async with backend.uow() as uow:
+            found = await uow.appointments.search(filters, PageRequest())
+        assert found.total == len(found.items)  # one page holds them all
+        return [a.id for a in found.items]
+
+    def by_start(*items: Appointment) -> list[object]:
+        return [a.id for a in sorted(items, key=lambda a: (a.starts_at, a.id))]
+
+    for label, scope in scopes.items():
+        admitted = [a for a in everything if scope.admits(a)]
+        assert await ids(AppointmentFilter(scope=scope)) == by_start(*admitted), label
+    assert await ids(AppointmentFilter(scope=of_doctor)) == by_start(mine, cancelled)
+    assert await ids(AppointmentFilter(scope=of_patient)) == by_start(mine, crossed)
+    assert await ids(AppointmentFilter(scope=AppointmentScope())) == []
+
+    # AND-ed with what the caller asked for: never wider than the scope.
+    assert await ids(AppointmentFilter(scope=of_doctor, doctor_id=other_doctor.id)) == []
+    assert await ids(AppointmentFilter(scope=of_doctor, patient_id=other_patient.id)) == [
+        cancelled.id
+    ]
+    assert await ids(AppointmentFilter(scope=of_patient, doctor_id=other_doctor.id)) == [crossed.id]
+    assert await ids(AppointmentFilter(scope=of_doctor, status=Status.SCHEDULED)) == [mine.id]
+    later = AppointmentFilter(scope=of_patient, starts_from=day + timedelta(minutes=30))
+    assert await ids(later) == [crossed.id]
+    async with backend.uow() as uow:
+        page = await uow.appointments.search(
+            AppointmentFilter(scope=of_doctor), PageRequest(limit=1, offset=1)
+        )
+    assert ([a.id for a in page.items], page.total) == ([cancelled.id], 2)
+
+
+async def test_busy_spans_counts_only_active_and_is_half_open(backend: Backend, seed: Seed) -> None:
     doctor, other_doctor = await seed.doctors(2)
     patient = await seed.patient()
     ten = datetime(2031, 1, 6, 10, tzinfo=UTC)
@@ -530,13 +646,13 @@ async def test_busy_spans_counts_only_active_and_is_half_open(
     for hour, status in enumerate(Status):
         kept[status] = await seed.appointment(doctor, patient, ten + timedelta(hours=hour), 30)
         if status is not Status.SCHEDULED:
-            async with SqlUnitOfWork(engine) as uow:
+            async with backend.uow() as uow:
                 await uow.appointments.save(dataclasses.replace(kept[status], status=status))
                 await uow.commit()
     await seed.appointment(other_doctor, (await seed.patient()), ten, 30)
     whole_day = Span(ten - timedelta(hours=10), ten + timedelta(hours=12))
 
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         doctor_busy = await uow.appointments.busy_spans(within=whole_day, doctor_id=doctor.id)
         patient_busy = await uow.appointments.busy_spans(within=whole_day, patient_id=patient.id)
         before = await uow.appointments.busy_spans(
@@ -564,7 +680,7 @@ async def test_busy_spans_counts_only_active_and_is_half_open(
 
 
 async def test_future_active_lists_changeable_future_appointments(
-    engine: AsyncEngine, seed: Seed
+    backend: Backend, seed: Seed
 ) -> None:
     doctor, other_doctor = await seed.doctors(2)
     patient, other_patient = await seed.patients(2)
@@ -579,7 +695,7 @@ async def test_future_active_lists_changeable_future_appointments(
     await seed.appointment(doctor, patient, now + 6 * day, status=Status.COMPLETED)
     mine_elsewhere = await seed.appointment(other_doctor, patient, now + day)
 
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         of_doctor = await uow.appointments.future_active(now=now, doctor_id=doctor.id)
         of_patient = await uow.appointments.future_active(now=now, patient_id=patient.id)
         both = await uow.appointments.future_active(
@@ -596,67 +712,62 @@ async def test_future_active_lists_changeable_future_appointments(
 
 @pytest.mark.parametrize("zone", [UTC, IST], ids=["utc", "offset"])
 async def test_login_failures_count_upsert_and_window_restart(
-    engine: AsyncEngine, seed: Seed, zone: timezone
+    backend: Backend, seed: Seed, zone: timezone
 ) -> None:
     window = timedelta(minutes=15)
     start = seed.clock.now().astimezone(zone)
+    minutes = [timedelta(minutes=n) for n in range(20)]
 
-    async def record(key: str, at: datetime) -> None:
-        async with SqlUnitOfWork(engine) as uow:
-            await uow.login_failures.record(key, at, at - window)
+    async def record(key: str, at: datetime) -> tuple[int, datetime]:
+        """The count and window start after one more failure (as stored: in UTC)."""
+        async with backend.uow() as uow:
+            failures = await uow.login_failures.record(key, at, at - window)
             await uow.commit()
+        assert_utc(failures.first_failed_at)
+        return failures.count, failures.first_failed_at
 
-    async def get(key: str) -> tuple[int, datetime] | None:
-        async with SqlUnitOfWork(engine) as uow:
-            failures = await uow.login_failures.get(key)
-        return (failures.count, failures.first_failed_at) if failures else None
-
-    assert await get("alice") is None
-    await record("alice", start)
-    await record("alice", start + timedelta(minutes=5))
-    await record("alice", start + timedelta(minutes=14))
-    await record("bob", start + timedelta(minutes=5))
-    assert await get("alice") == (3, start)
-    assert await get("bob") == (1, start + timedelta(minutes=5))
+    assert await record("alice", start) == (1, start)  # nothing counted before
+    assert await record("alice", start + minutes[5]) == (2, start)
+    assert await record("alice", start + minutes[14]) == (3, start)
+    assert await record("bob", start + minutes[5]) == (1, start + minutes[5])
 
     restart = start + window  # the first failure is now exactly one window old
-    await record("alice", restart)
-    assert await get("alice") == (1, restart)
-    await record("alice", restart + timedelta(minutes=1))
-    assert await get("alice") == (2, restart)
+    assert await record("alice", restart) == (1, restart)
+    assert await record("alice", restart + minutes[1]) == (2, restart)
 
-    failures = await get("alice")
-    assert failures is not None
-    assert_utc(failures[1])
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.login_failures.clear("alice")
         await uow.commit()
-    assert await get("alice") is None
-    assert await get("bob") == (1, start + timedelta(minutes=5))
+    later = restart + minutes[2]
+    assert await record("alice", later) == (1, later)  # cleared: counting starts again
+    # Bob's single failure survived Alice's restart and clear (his window is still open).
+    assert await record("bob", later) == (2, start + minutes[5])
 
 
 async def test_revoked_tokens_are_idempotent_and_purged_after_expiry(
-    engine: AsyncEngine, seed: Seed
+    backend: Backend, seed: Seed
 ) -> None:
     user = await seed.user()
     now = seed.clock.now()
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.revoked_tokens.add("expired", now - timedelta(seconds=1))
         await uow.revoked_tokens.add("at-now", now)
         await uow.revoked_tokens.add("live", now + timedelta(minutes=5))
         await uow.revoked_tokens.add("live", now + timedelta(minutes=5))  # twice is harmless
+        # ... and the first revocation stands: a later add changes nothing.
+        await uow.revoked_tokens.add("at-now", now - timedelta(hours=1))
         await uow.commit()
-    assert await count_rows(engine, "SELECT count(*) FROM revoked_tokens") == 3
+    assert await backend.stored("revoked_tokens") == 3
 
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         await uow.revoked_tokens.purge_expired(now)
         await uow.commit()
 
-    async with SqlUnitOfWork(engine) as uow:
+    async with backend.uow() as uow:
         revoked = {
             jti: principal.token_revoked
             for jti in ("expired", "at-now", "live")
             if (principal := await uow.users.load_principal(user.id, jti)) is not None
         }
     assert revoked == {"expired": False, "at-now": True, "live": True}
-    assert await count_rows(engine, "SELECT count(*) FROM revoked_tokens") == 2
+    assert await backend.stored("revoked_tokens") == 2

@@ -3,20 +3,31 @@ instead of a use-case, every `use(name)` names a real provider, and no route ans
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, cast, get_args, get_origin
 from uuid import uuid4
 
+import pytest
 from dependency_injector import providers
 from dependency_injector.wiring import Closing, Provide, Provider
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from appointments.application import appointments as app_appointments
+from appointments.application import departments as app_departments
+from appointments.application import doctors as app_doctors
+from appointments.application import patients as app_patients
+from appointments.application import users as app_users
 from appointments.container import Container
+from appointments.domain.changes import UNSET
 from appointments.entrypoints.api.app import create_app
+from appointments.entrypoints.api.schemas import appointments as schemas_appointments
+from appointments.entrypoints.api.schemas import clinic as schemas_clinic
+from appointments.entrypoints.api.schemas import users as schemas_users
 from tests import conftest
 from tests.api.support import ApiClinic, bearer, forbid_secrets_in_responses
 
@@ -129,3 +140,24 @@ async def test_no_route_answers_500(clinic: ApiClinic) -> None:
         elif response.status_code >= 400:
             assert response.json()["detail"], (method, path)
     assert broken == []
+
+
+@pytest.mark.parametrize(
+    ("model", "changes"),
+    [
+        (schemas_users.AdminUserPatchIn, app_users.UserChanges),
+        (schemas_clinic.DepartmentPatchIn, app_departments.DepartmentChanges),
+        (schemas_clinic.DoctorPatchIn, app_doctors.DoctorChanges),
+        (schemas_clinic.PatientIn, app_patients.PatientChanges),
+        (schemas_clinic.PatientPatchIn, app_patients.PatientChanges),
+        (schemas_appointments.AppointmentPatchIn, app_appointments.AppointmentChanges),
+    ],
+)
+def test_every_patch_body_maps_onto_its_partial_update(model: Any, changes: Any) -> None:
+    """`Input.changes()` passes the sent fields by name: the names must match, and a field
+    the client leaves out must stay UNSET."""
+    assert set(model.model_fields) == {f.name for f in dataclasses.fields(changes)}
+    assert all(
+        getattr(model.model_construct(_fields_set=set()).changes(changes), f.name) is UNSET
+        for f in dataclasses.fields(changes)
+    )

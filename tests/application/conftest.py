@@ -19,14 +19,16 @@ import pytest
 from dependency_injector import providers
 
 from appointments.adapters.clock import FixedClock
-from appointments.adapters.memory.unit_of_work import MemoryState, MemoryStore, MemoryUnitOfWork
-from appointments.application.actor import Actor
+from appointments.adapters.memory.state import MemoryState, MemoryStore
+from appointments.adapters.memory.unit_of_work import MemoryUnitOfWork
+from appointments.application.access import Actor
 from appointments.application.appointments import BookingRequest
-from appointments.application.patients import PatientData
+from appointments.application.patients import PatientChanges
 from appointments.application.users import NewUser, PatientDetails
 from appointments.container import Container
 from appointments.domain.appointments import Appointment
-from appointments.domain.clinic import Department, Patient
+from appointments.domain.departments import Department
+from appointments.domain.patients import Patient
 from appointments.domain.users import User
 from tests.conftest import test_settings
 
@@ -65,7 +67,7 @@ def container(store: MemoryStore, clock: FixedClock, clinic_timezone: str) -> Co
     container.settings.override(providers.Object(settings))
     container.clock.override(providers.Object(clock))
     container.uow.override(providers.Factory(MemoryUnitOfWork, store))
-    container.read_uow.override(providers.Factory(MemoryUnitOfWork, store))
+    container.read_uow.override(providers.Factory(MemoryUnitOfWork, store, read_only=True))
     return container
 
 
@@ -130,7 +132,7 @@ class Clinic:
         return await self.actor(user.username)
 
     async def front_desk_patient(self, admin: Actor, full_name: str = "Walk In") -> Patient:
-        return await self.c.create_patient()(admin, PatientData({"full_name": full_name}))
+        return await self.c.create_patient()(admin, PatientChanges(**{"full_name": full_name}))
 
     async def department(self, admin: Actor, name: str | None = None) -> Department:
         return await self.c.create_department()(admin, name or unique("Department "), None)

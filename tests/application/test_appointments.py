@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from appointments.application.actor import Actor
+from appointments.application.access import Actor
 from appointments.application.appointments import (
     Action,
     AppointmentChanges,
@@ -17,8 +17,9 @@ from appointments.application.appointments import (
     BookingRequest,
 )
 from appointments.application.errors import FieldNotAllowed, Forbidden
-from appointments.application.ports import PageRequest
+from appointments.application.ports.queries import PageRequest
 from appointments.domain.appointments import Appointment, Status
+from appointments.domain.changes import UNSET
 from appointments.domain.errors import (
     DoctorUnavailable,
     DomainError,
@@ -376,15 +377,12 @@ def _move(
     *,
     ends_at: datetime | None = None,
     minutes: int | None = None,
-    sent: set[str] | None = None,
 ) -> AppointmentChanges:
-    fields = {"starts_at"} if sent is None else sent
-    if ends_at is not None:
-        fields.add("ends_at")
-    if minutes is not None:
-        fields.add("duration_minutes")
+    """A move; None leaves that field out of the request."""
     return AppointmentChanges(
-        starts_at=starts_at, ends_at=ends_at, duration_minutes=minutes, sent=frozenset(fields)
+        starts_at=UNSET if starts_at is None else starts_at,
+        ends_at=UNSET if ends_at is None else ends_at,
+        duration_minutes=UNSET if minutes is None else minutes,
     )
 
 
@@ -435,7 +433,7 @@ async def test_reschedule_with_explicit_end_or_duration(clinic: Clinic, cast: Ca
         (lambda c: _move(c.at(1, 14), minutes=4), InvalidDuration),
         (lambda c: _move(c.at(1, 14), ends_at=c.at(1, 14)), InvalidDuration),
         (lambda c: _move(c.at(1, 14), ends_at=c.at(1, 15), minutes=30), InvalidValue),
-        (lambda c: _move(None, ends_at=c.at(1, 15), sent=set()), InvalidValue),
+        (lambda c: _move(None, ends_at=c.at(1, 15)), InvalidValue),
     ],
     ids=[
         "doctor-busy",
@@ -504,20 +502,14 @@ async def test_notes_are_for_the_doctor_and_admins(clinic: Clinic, cast: Cast) -
         await update(
             cast.p,
             booked.id,
-            AppointmentChanges(
-                reason="x", notes="self-diagnosis", sent=frozenset({"reason", "notes"})
-            ),
+            AppointmentChanges(reason="x", notes="self-diagnosis"),
         )
 
-    changed = await update(
-        cast.p, booked.id, AppointmentChanges(reason="Headache", sent=frozenset({"reason"}))
-    )
+    changed = await update(cast.p, booked.id, AppointmentChanges(reason="Headache"))
     assert (changed.reason, changed.notes) == ("Headache", None)
     await _into(clinic, cast, booked, Status.COMPLETED)
     for writer, notes in [(cast.d, "Rest"), (cast.admin, "Rest, water")]:
-        changed = await update(
-            writer, booked.id, AppointmentChanges(notes=notes, sent=frozenset({"notes"}))
-        )
+        changed = await update(writer, booked.id, AppointmentChanges(notes=notes))
         assert clinic.state.appointments[booked.id].notes == changed.notes == notes
     assert changed.status is Status.COMPLETED
     assert changed.reason == "Headache"
@@ -528,7 +520,7 @@ async def test_outsiders_may_not_update(clinic: Clinic, cast: Cast, outsider: st
     booked = await clinic.book(cast.p, cast.d, clinic.at(1, 10))
     for changes in (
         _move(clinic.at(1, 14)),
-        AppointmentChanges(reason="mine", sent=frozenset({"reason"})),
+        AppointmentChanges(reason="mine"),
     ):
         with clinic.commits_nothing(), pytest.raises(NotFound):
             await clinic.c.update_appointment()(cast[outsider], booked.id, changes)

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from appointments.application.actor import Actor
+from appointments.application.access import Actor
 from appointments.application.errors import (
     InvalidCredentials,
     NotAuthenticated,

@@ -7,10 +7,11 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from appointments.application.actor import Actor
+from appointments.application.access import Actor
+from appointments.application.departments import DepartmentChanges
 from appointments.application.doctors import DoctorChanges
 from appointments.application.errors import Forbidden
-from appointments.application.ports import PageRequest
+from appointments.application.ports.queries import PageRequest
 from appointments.container import Container
 from appointments.domain.errors import (
     DepartmentExists,
@@ -24,7 +25,7 @@ Call = Callable[[Container, Actor, UUID], Awaitable[object]]
 
 MANAGE: dict[str, Call] = {
     "create": lambda c, a, _: c.create_department()(a, "Radiology", None),
-    "update": lambda c, a, did: c.update_department()(a, did, "Renamed", None, False),
+    "update": lambda c, a, did: c.update_department()(a, did, DepartmentChanges(name="Renamed")),
     "delete": lambda c, a, did: c.delete_department()(a, did),
 }
 
@@ -69,19 +70,21 @@ async def test_update_department(clinic: Clinic, admin: Actor) -> None:
     update = clinic.c.update_department()
 
     with clinic.commits_once():
-        renamed = await update(admin, department.id, "Cardiac Care", None, False)
+        renamed = await update(admin, department.id, DepartmentChanges(name="Cardiac Care"))
     assert (renamed.name, renamed.description) == ("Cardiac Care", "Hearts")
 
-    cleared = await update(admin, department.id, None, None, True)
+    cleared = await update(admin, department.id, DepartmentChanges(description=None))
     assert (cleared.name, cleared.description) == ("Cardiac Care", None)
-    described = await update(admin, department.id, None, "New", True)
+    described = await update(admin, department.id, DepartmentChanges(description="New"))
     assert clinic.state.departments[department.id] == described
     assert (described.name, described.description) == ("Cardiac Care", "New")
 
 
 async def test_rename_to_own_name_in_other_case_is_allowed(clinic: Clinic, admin: Actor) -> None:
     department = await clinic.department(admin, "Cardiology")
-    renamed = await clinic.c.update_department()(admin, department.id, "CARDIOLOGY", None, False)
+    renamed = await clinic.c.update_department()(
+        admin, department.id, DepartmentChanges(name="CARDIOLOGY")
+    )
     assert clinic.state.departments[department.id].name == renamed.name == "CARDIOLOGY"
 
 
@@ -92,7 +95,9 @@ async def test_rename_refuses_existing_name_case_insensitively(
     await clinic.department(admin, "Oncology")
     department = await clinic.department(admin, "Cardiology")
     with clinic.commits_nothing(), pytest.raises(DepartmentExists):
-        await clinic.c.update_department()(admin, department.id, name, "changed", True)
+        await clinic.c.update_department()(
+            admin, department.id, DepartmentChanges(name=name, description="changed")
+        )
 
 
 async def test_delete_department(clinic: Clinic, admin: Actor) -> None:
@@ -116,7 +121,7 @@ async def test_delete_refuses_while_a_doctor_belongs(clinic: Clinic, admin: Acto
         await clinic.c.delete_department()(admin, department.id)
 
     await clinic.c.update_doctor()(
-        admin, doctor.doctor_id, DoctorChanges({"department_id": other.id})
+        admin, doctor.doctor_id, DoctorChanges(**{"department_id": other.id})
     )
     await clinic.c.delete_department()(admin, department.id)
     assert department.id not in clinic.state.departments

@@ -8,11 +8,11 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from appointments.application.actor import Actor
+from appointments.application.access import Actor
 from appointments.application.appointments import Action
 from appointments.application.errors import Forbidden, InvalidCredentials, NotAuthenticated
-from appointments.application.patients import PatientData
-from appointments.application.ports import PageRequest
+from appointments.application.patients import PatientChanges
+from appointments.application.ports.queries import PageRequest
 from appointments.domain.appointments import Status
 from appointments.domain.errors import InvalidValue, NotFound
 from appointments.domain.users import Role
@@ -103,8 +103,8 @@ async def test_update_patient_permissions(
 ) -> None:
     cast = await _cast(clinic)
     patient_id = cast.patients["p"]
-    data = PatientData(
-        {
+    data = PatientChanges(
+        **{
             "full_name": " Renamed ",
             "email": "New@Example.COM",
             "phone": "555",
@@ -131,7 +131,7 @@ async def test_update_patient_clears_optional_fields(clinic: Clinic) -> None:
     cast = await _cast(clinic)
     patient_id = cast.patients["p"]
     updated = await clinic.c.update_patient()(
-        cast.actors["p"], patient_id, PatientData({"email": None, "phone": None})
+        cast.actors["p"], patient_id, PatientChanges(**{"email": None, "phone": None})
     )
     assert (updated.email, updated.phone) == (None, None)
     assert updated.full_name == clinic.state.patients[patient_id].full_name != ""
@@ -146,7 +146,7 @@ async def test_update_patient_refuses_invalid_values(
     cast = await _cast(clinic)
     with clinic.commits_nothing(), pytest.raises(InvalidValue):
         await clinic.c.update_patient()(
-            cast.actors["admin"], cast.patients["p"], PatientData(values)
+            cast.actors["admin"], cast.patients["p"], PatientChanges(**values)
         )
 
 
@@ -154,7 +154,7 @@ async def test_unknown_patient_is_not_found(clinic: Clinic, admin: Actor) -> Non
     with pytest.raises(NotFound):
         await clinic.c.get_patient()(admin, uuid4())
     with clinic.commits_nothing(), pytest.raises(NotFound):
-        await clinic.c.update_patient()(admin, uuid4(), PatientData({"phone": "1"}))
+        await clinic.c.update_patient()(admin, uuid4(), PatientChanges(**{"phone": "1"}))
     with clinic.commits_nothing(), pytest.raises(NotFound):
         await clinic.c.deactivate_patient()(admin, uuid4())
 
@@ -163,8 +163,8 @@ async def test_admin_creates_front_desk_patient(clinic: Clinic, admin: Actor) ->
     with clinic.commits_once():
         patient = await clinic.c.create_patient()(
             admin,
-            PatientData(
-                {
+            PatientChanges(
+                **{
                     "full_name": "Walk In",
                     "email": "w@Example.com",
                     "date_of_birth": date(2001, 1, 1),
@@ -181,12 +181,12 @@ async def test_admin_creates_front_desk_patient(clinic: Clinic, admin: Actor) ->
 async def test_only_admins_create_patients(clinic: Clinic, admin: Actor, kind: str) -> None:
     actor = await clinic.doctor(admin) if kind == "doctor" else await clinic.patient()
     with clinic.commits_nothing(), pytest.raises(Forbidden):
-        await clinic.c.create_patient()(actor, PatientData({"full_name": "Walk In"}))
+        await clinic.c.create_patient()(actor, PatientChanges(**{"full_name": "Walk In"}))
 
 
 async def test_create_patient_needs_a_name(clinic: Clinic, admin: Actor) -> None:
     with clinic.commits_nothing(), pytest.raises(InvalidValue):
-        await clinic.c.create_patient()(admin, PatientData({"phone": "555"}))
+        await clinic.c.create_patient()(admin, PatientChanges(**{"phone": "555"}))
 
 
 async def test_deactivate_patient_cancels_future_appointments_and_login(

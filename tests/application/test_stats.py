@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from appointments.application.actor import Actor
+from appointments.application.access import Actor
 from appointments.application.appointments import Action
 from appointments.application.errors import Forbidden
 from appointments.domain.appointments import Status

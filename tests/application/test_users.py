@@ -8,9 +8,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from appointments.application.actor import Actor
+from appointments.application.access import Actor
 from appointments.application.errors import Forbidden, InvalidCredentials, NotAuthenticated
-from appointments.application.ports import PageRequest, UserFilter
+from appointments.application.ports.queries import PageRequest, UserFilter
 from appointments.application.users import NewUser, UserChanges
 from appointments.container import Container
 from appointments.domain.errors import EmailTaken, LastAdmin, NotFound, UsernameTaken

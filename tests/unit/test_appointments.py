@@ -11,13 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appointments.domain.appointments import (
-    ACTIVE_STATUSES,
-    Appointment,
-    DoctorCalendar,
-    Status,
-    check_booking,
-)
+from appointments.domain.appointments import ACTIVE_STATUSES, Appointment, Status
+from appointments.domain.booking import BookingContext, DoctorCalendar, check_booking
 from appointments.domain.errors import (
     DoctorUnavailable,
     DomainError,
@@ -36,6 +31,18 @@ STARTS = datetime(2027, 3, 1, 10, tzinfo=UTC)  # a Monday
 AFTER_START = STARTS + timedelta(minutes=20)
 NEW_START = datetime(2027, 3, 2, 11, tzinfo=UTC)
 NEW_END = NEW_START + timedelta(minutes=45)
+
+
+def open_calendar(now: datetime) -> BookingContext:
+    """A context in which every booking rule allows the move to NEW_START..NEW_END."""
+    every_day = WeeklySchedule.of(WeeklyInterval(day, time(0), time(23, 59)) for day in range(7))
+    return BookingContext(
+        now=now,
+        doctor_active=True,
+        patient_active=True,
+        calendar=DoctorCalendar(schedule=every_day, zone=UTC_ZONE, time_off=(), busy=()),
+        patient_busy=(),
+    )
 
 
 def make_appointment(status: Status) -> Appointment:
@@ -59,7 +66,7 @@ ACTIONS: dict[str, Action] = {
     "complete": lambda a, now: a.complete(now),
     "cancel": lambda a, now: a.cancel("patient is ill", now),
     "mark_no_show": lambda a, now: a.mark_no_show(now),
-    "reschedule": lambda a, now: a.reschedule(NEW_START, NEW_END, now),
+    "reschedule": lambda a, now: a.reschedule(Span(NEW_START, NEW_END), open_calendar(now)),
 }
 
 # The moves of API.md: (status, action) -> new status. Everything else is invalid.
@@ -143,7 +150,7 @@ def test_no_show_just_after_start() -> None:
 def test_reschedule_moves_and_resets_to_scheduled(status: Status) -> None:
     appointment = make_appointment(status)
     now = STARTS - timedelta(days=3)
-    appointment.reschedule(NEW_START, NEW_END, now)
+    appointment.reschedule(Span(NEW_START, NEW_END), open_calendar(now))
     assert (appointment.starts_at, appointment.ends_at) == (NEW_START, NEW_END)
     assert appointment.span == Span(NEW_START, NEW_END)
     assert appointment.status is Status.SCHEDULED
@@ -198,11 +205,13 @@ def book(
 ) -> None:
     check_booking(
         span,
-        now=now,
-        doctor_active=doctor_active,
-        patient_active=patient_active,
-        calendar=doctor_calendar or calendar(),
-        patient_busy=patient_busy,
+        BookingContext(
+            now=now,
+            doctor_active=doctor_active,
+            patient_active=patient_active,
+            calendar=doctor_calendar or calendar(),
+            patient_busy=patient_busy,
+        ),
     )
 
 

@@ -226,11 +226,11 @@ def test_working_spans_in_dst_week_are_local_nine_to_five(zone: ZoneInfo, change
     spans = working_spans(WeeklySchedule.default(), zone, first, last)
     assert len(spans) == 10
     for span in spans:
-        assert local_hhmm(span.start, zone) == "09:00"
-        assert local_hhmm(span.end, zone) == "17:00"
-        assert span.end - span.start == timedelta(hours=8)
+        assert local_hhmm(span.starts_at, zone) == "09:00"
+        assert local_hhmm(span.ends_at, zone) == "17:00"
+        assert span.ends_at - span.starts_at == timedelta(hours=8)
     # The UTC hour shifts by one between the week before and the week after.
-    before, after = spans[0].start, spans[-1].start
+    before, after = spans[0].starts_at, spans[-1].starts_at
     assert abs(before.hour - after.hour) == 1
 
 
@@ -249,10 +249,10 @@ def test_night_shift_on_change_night_has_real_hours(
 ) -> None:
     night = schedule((SUNDAY, "00:00", "06:00"))
     (span,) = working_spans(night, zone, change, change)
-    assert span.start == utc_start
-    assert span.end - span.start == timedelta(hours=real_hours)
-    assert local_hhmm(span.start, zone) == "00:00"
-    assert local_hhmm(span.end, zone) == "06:00"
+    assert span.starts_at == utc_start
+    assert span.ends_at - span.starts_at == timedelta(hours=real_hours)
+    assert local_hhmm(span.starts_at, zone) == "00:00"
+    assert local_hhmm(span.ends_at, zone) == "06:00"
 
 
 def test_interval_inside_the_spring_gap_gives_no_working_time() -> None:
@@ -368,7 +368,7 @@ def test_is_working_time_uses_the_local_date(
 ) -> None:
     built = schedule((0, "00:00", "02:00"), (0, "18:00", "22:00"))
     span = Span(utc_start, utc_start + timedelta(minutes=30))
-    assert span.start.astimezone(zone).date() == local_day
+    assert span.starts_at.astimezone(zone).date() == local_day
     assert is_working_time(span, built, zone, [])
     # The same UTC span on a schedule without Monday is refused.
     tuesday_only = schedule((1, "00:00", "02:00"), (1, "18:00", "22:00"))
@@ -391,7 +391,7 @@ def test_is_working_time_on_change_night() -> None:
 
 
 def starts(slots: list[Span], zone: ZoneInfo = UTC_ZONE) -> list[str]:
-    return [local_hhmm(s.start, zone) for s in slots]
+    return [local_hhmm(s.starts_at, zone) for s in slots]
 
 
 @pytest.mark.parametrize(
@@ -421,7 +421,7 @@ def test_free_slots_step_by_duration(
     duration = timedelta(minutes=minutes)
     slots = free_slots(schedule(*intervals), UTC_ZONE, MONDAY, MONDAY, duration, LONG_AGO, [])
     assert starts(slots) == expected
-    assert all(s.end - s.start == duration for s in slots)
+    assert all(s.ends_at - s.starts_at == duration for s in slots)
 
 
 @pytest.mark.parametrize(
@@ -474,8 +474,8 @@ def test_free_slots_keep_local_starts_across_dst(zone: ZoneInfo, change: date) -
     per_day_expected = [f"{h:02d}:{m:02d}" for h in range(9, 17) for m in (0, 30)]
     by_day: dict[date, list[str]] = {}
     for slot in slots:
-        by_day.setdefault(slot.start.astimezone(zone).date(), []).append(
-            local_hhmm(slot.start, zone)
+        by_day.setdefault(slot.starts_at.astimezone(zone).date(), []).append(
+            local_hhmm(slot.starts_at, zone)
         )
     assert len(by_day) == 10
     assert all(day.weekday() < 5 for day in by_day)
@@ -489,4 +489,4 @@ def test_free_slots_on_spring_night_skip_the_missing_hour() -> None:
         night, BERLIN, BERLIN_SPRING, BERLIN_SPRING, timedelta(minutes=30), LONG_AGO, []
     )
     assert starts(slots, BERLIN) == ["01:00", "01:30", "03:00", "03:30"]
-    assert slots[0].start == utc(BERLIN_SPRING, 0)
+    assert slots[0].starts_at == utc(BERLIN_SPRING, 0)

@@ -6,15 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from appointments.domain.contact import check_full_name, normalize_email
 from appointments.domain.errors import InvalidValue
-from appointments.domain.users import (
-    Role,
-    User,
-    check_full_name,
-    check_password,
-    check_username,
-    normalize_email,
-)
+from appointments.domain.users import Role, User, check_password, check_username
 
 
 @pytest.mark.parametrize(

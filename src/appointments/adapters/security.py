@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from passlib.context import CryptContext
+
+# No stubs are installed for passlib (the types-passlib package would provide them).
+from passlib.context import CryptContext  # type: ignore[import-untyped]
 
 from appointments.application.errors import NotAuthenticated
-from appointments.application.ports import Clock, IssuedToken, TokenClaims
+from appointments.application.ports.services import Clock, IssuedToken, TokenClaims
 from appointments.domain.users import Role, User
 
 ALGORITHM = "HS256"
@@ -118,7 +120,8 @@ class PasslibPasswordHasher:
                     self._dummy_hash = self._context.hash(uuid.uuid4().hex)
                 self._context.verify(password, self._dummy_hash)  # same cost as a real user
                 return False, None
-            return self._context.verify_and_update(password, password_hash)
+            matches, new_hash = self._context.verify_and_update(password, password_hash)
+            return bool(matches), new_hash
         except (ValueError, TypeError):
             # e.g. a password over 72 bytes against a bcrypt hash, or a malformed hash:
             # a wrong password, never a server error.

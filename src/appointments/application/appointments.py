@@ -1,8 +1,10 @@
 """Booking and running appointments.
 
-Application code checks every rule for a friendly error; the database enforces the overlap
-rules again under concurrency (exclusion constraints on PostgreSQL, serialised write
-transactions on SQLite), and the adapter maps its violations to the same domain errors.
+The Appointment aggregate runs every booking rule itself (domain/booking.py); this module
+gathers what the rules look at, in the booking's own transaction. The database enforces
+the overlap rules again under concurrency (exclusion constraints on PostgreSQL,
+serialised write transactions on SQLite), and the adapter maps its violations to the
+same domain errors.
 """
 
 from __future__ import annotations
@@ -13,30 +15,34 @@ from enum import StrEnum
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from appointments.application.actor import Actor, visible_or_404
-from appointments.application.errors import FieldNotAllowed, Forbidden
-from appointments.application.ports import (
-    AppointmentFilter,
-    ClinicConfig,
-    Clock,
-    Page,
-    PageRequest,
-    UnitOfWork,
+from appointments.application.access import (
+    STAFF,
+    Actor,
+    appointment_scope,
+    check_may_write_notes,
+    may_run_appointment,
+    may_see_appointment,
+    patient_for_booking,
+    visible,
 )
-from appointments.domain.appointments import (
-    Appointment,
+from appointments.application.config import ClinicConfig
+from appointments.application.errors import Forbidden
+from appointments.application.ports.queries import AppointmentFilter, Page, PageRequest
+from appointments.application.ports.services import Clock
+from appointments.application.ports.unit_of_work import UnitOfWork
+from appointments.domain.appointments import Appointment, Status
+from appointments.domain.booking import (
+    BookingContext,
     DoctorCalendar,
-    Status,
-    check_booking,
+    duration_of,
+    requested_span,
 )
+from appointments.domain.changes import UNSET, Maybe
 from appointments.domain.errors import InvalidValue, NotFound
 from appointments.domain.schedule import Span, local_days
-from appointments.domain.users import Role
-
-DEFAULT_DURATION = timedelta(minutes=30)
 
 
-async def _check_rules(
+async def _booking_context(
     uow: UnitOfWork,
     zone: ZoneInfo,
     now: datetime,
@@ -44,8 +50,8 @@ async def _check_rules(
     patient_id: UUID,
     span: Span,
     exclude_id: UUID | None = None,
-) -> UUID:
-    """Run every booking rule for `span`; returns the doctor's department id."""
+) -> tuple[BookingContext, UUID]:
+    """What the booking rules need for `span`, and the doctor's department id."""
     # Share-locked until commit: a concurrent deactivation of either party waits for this
     # booking (and then cancels it) or is seen by it (inactive_party).
     doctor = await uow.doctors.get(doctor_id, lock=True)
@@ -60,8 +66,7 @@ async def _check_rules(
             within=span, doctor_id=doctor_id, exclude_id=exclude_id
         ),
     )
-    check_booking(
-        span,
+    context = BookingContext(
         now=now,
         doctor_active=doctor.is_active,
         patient_active=patient.is_active,
@@ -70,17 +75,11 @@ async def _check_rules(
             within=span, patient_id=patient_id, exclude_id=exclude_id
         ),
     )
-    return doctor.department_id
+    return context, doctor.department_id
 
 
-def _end(starts_at: datetime, ends_at: datetime | None, duration_minutes: int | None) -> datetime:
-    if ends_at is not None and duration_minutes is not None:
-        raise InvalidValue("Give ends_at or duration_minutes, not both.")
-    if ends_at is not None:
-        return ends_at
-    if duration_minutes is not None:
-        return starts_at + timedelta(minutes=duration_minutes)
-    return starts_at + DEFAULT_DURATION
+def _duration(minutes: int | None) -> timedelta | None:
+    return None if minutes is None else duration_of(minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,39 +96,23 @@ class BookAppointment:
     def __init__(self, uow: UnitOfWork, clock: Clock, config: ClinicConfig) -> None:
         self._uow, self._clock, self._zone = uow, clock, ZoneInfo(config.timezone)
 
-    def _patient_for(self, actor: Actor, request: BookingRequest) -> UUID:
-        if actor.role is Role.PATIENT:
-            if actor.patient_id is None:
-                raise Forbidden("Your login has no patient record.")
-            if request.patient_id not in (None, actor.patient_id):
-                raise NotFound("The patient does not exist.")
-            return actor.patient_id
-        if actor.role is Role.DOCTOR and not actor.is_doctor(request.doctor_id):
-            raise Forbidden("A doctor books only into their own calendar.")
-        if request.patient_id is None:
-            raise InvalidValue("patient_id is required.")
-        return request.patient_id
-
     async def __call__(self, actor: Actor, request: BookingRequest) -> Appointment:
-        patient_id = self._patient_for(actor, request)
+        patient_id = patient_for_booking(actor, request.doctor_id, request.patient_id)
         now = self._clock.now()
-        span = Span(
-            request.starts_at,
-            _end(request.starts_at, request.ends_at, request.duration_minutes),
+        span = requested_span(
+            request.starts_at, request.ends_at, _duration(request.duration_minutes)
         )
         async with self._uow as uow:
-            department_id = await _check_rules(
+            context, department_id = await _booking_context(
                 uow, self._zone, now, request.doctor_id, patient_id, span
             )
-            appointment = Appointment(
+            appointment = Appointment.book(
                 patient_id=patient_id,
                 doctor_id=request.doctor_id,
                 department_id=department_id,
-                starts_at=span.start,
-                ends_at=span.end,
-                created_at=now,
-                updated_at=now,
+                span=span,
                 reason=request.reason,
+                context=context,
             )
             await uow.appointments.add(appointment)
             await uow.commit()
@@ -142,9 +125,7 @@ async def _visible_appointment(
     """The appointment if the actor may see it (NotFound otherwise); `lock` for changes,
     so two concurrent moves (cancel vs confirm) cannot both win."""
     appointment = await uow.appointments.get(appointment_id, lock=lock)
-    return visible_or_404(
-        appointment, appointment is not None and actor.may_see_appointment(appointment)
-    )
+    return visible(appointment, appointment is not None and may_see_appointment(actor, appointment))
 
 
 class GetAppointment:
@@ -172,26 +153,20 @@ class ListAppointments:
     async def __call__(
         self, actor: Actor, query: AppointmentQuery, page: PageRequest
     ) -> Page[Appointment]:
-        doctor_id, patient_id = query.doctor_id, query.patient_id
-        if actor.role is Role.DOCTOR:
-            if doctor_id not in (None, actor.doctor_id) or actor.doctor_id is None:
-                return Page([], 0, page.limit, page.offset)
-            doctor_id = actor.doctor_id
-        elif actor.role is Role.PATIENT:
-            if patient_id not in (None, actor.patient_id) or actor.patient_id is None:
-                return Page([], 0, page.limit, page.offset)
-            patient_id = actor.patient_id
         filters = AppointmentFilter(
-            doctor_id=doctor_id,
-            patient_id=patient_id,
+            scope=appointment_scope(actor),
+            doctor_id=query.doctor_id,
+            patient_id=query.patient_id,
             status=query.status,
             starts_from=(
-                local_days(query.date_from, query.date_from, self._zone).start
+                local_days(query.date_from, query.date_from, self._zone).starts_at
                 if query.date_from
                 else None
             ),
             starts_before=(
-                local_days(query.date_to, query.date_to, self._zone).end if query.date_to else None
+                local_days(query.date_to, query.date_to, self._zone).ends_at
+                if query.date_to
+                else None
             ),
         )
         async with self._uow as uow:
@@ -200,14 +175,18 @@ class ListAppointments:
 
 @dataclass(frozen=True, slots=True)
 class AppointmentChanges:
-    """Only the fields the client sent (PATCH semantics)."""
+    """A move (`starts_at`, with `ends_at` or `duration_minutes`, else the appointment
+    keeps its length), `reason`, `notes`."""
 
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    duration_minutes: int | None = None
-    reason: str | None = None
-    notes: str | None = None
-    sent: frozenset[str] = frozenset()
+    starts_at: Maybe[datetime] = UNSET
+    ends_at: Maybe[datetime] = UNSET
+    duration_minutes: Maybe[int] = UNSET
+    reason: Maybe[str | None] = UNSET
+    notes: Maybe[str | None] = UNSET
+
+    @property
+    def moves(self) -> bool:
+        return any(v is not UNSET for v in (self.starts_at, self.ends_at, self.duration_minutes))
 
 
 class UpdateAppointment:
@@ -222,34 +201,37 @@ class UpdateAppointment:
         now = self._clock.now()
         async with self._uow as uow:
             appointment = await _visible_appointment(uow, actor, appointment_id, lock=True)
-            if "notes" in changes.sent and not actor.may_run_appointment(appointment):
-                raise FieldNotAllowed("Only the doctor or an admin may write notes.")
-            moving = changes.sent & {"starts_at", "ends_at", "duration_minutes"}
-            if moving:
-                if changes.starts_at is None:
-                    raise InvalidValue("Rescheduling needs starts_at.")
-                kept = appointment.ends_at - appointment.starts_at
-                ends_at = _end(changes.starts_at, changes.ends_at, changes.duration_minutes)
-                if not changes.sent & {"ends_at", "duration_minutes"}:
-                    ends_at = changes.starts_at + kept
-                appointment.reschedule(changes.starts_at, ends_at, now)
-                await _check_rules(
-                    uow,
-                    self._zone,
-                    now,
-                    appointment.doctor_id,
-                    appointment.patient_id,
-                    appointment.span,
-                    exclude_id=appointment.id,
-                )
-            if "reason" in changes.sent:
-                appointment.reason = changes.reason
-            if "notes" in changes.sent:
-                appointment.notes = changes.notes
-            appointment.updated_at = now
+            if changes.notes is not UNSET:
+                check_may_write_notes(actor, appointment)
+            if changes.moves:
+                await self._move(uow, appointment, changes, now)
+            appointment.edit(now, reason=changes.reason, notes=changes.notes)
             await uow.appointments.save(appointment)
             await uow.commit()
         return appointment
+
+    async def _move(
+        self, uow: UnitOfWork, appointment: Appointment, changes: AppointmentChanges, now: datetime
+    ) -> None:
+        if changes.starts_at is UNSET:
+            raise InvalidValue("Rescheduling needs starts_at.")
+        span = requested_span(
+            changes.starts_at,
+            None if changes.ends_at is UNSET else changes.ends_at,
+            None if changes.duration_minutes is UNSET else _duration(changes.duration_minutes),
+            default=appointment.ends_at - appointment.starts_at,
+        )
+        appointment.ensure_movable()  # before reading the calendar: a final one never moves
+        context, _ = await _booking_context(
+            uow,
+            self._zone,
+            now,
+            appointment.doctor_id,
+            appointment.patient_id,
+            span,
+            exclude_id=appointment.id,
+        )
+        appointment.reschedule(span, context)
 
 
 class Action(StrEnum):
@@ -263,7 +245,7 @@ class Action(StrEnum):
 class ChangeStatus:
     """Lifecycle moves. Cancel is open to every party; the rest to the treating doctor and
     admins. A patient may not use those at all (403 whatever the id, so it reveals
-    nothing); a doctor who cannot see the appointment gets 404."""
+    nothing); a doctor who cannot see the appointment gets NotFound."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
@@ -272,11 +254,11 @@ class ChangeStatus:
         self, actor: Actor, appointment_id: UUID, action: Action, reason: str | None = None
     ) -> Appointment:
         if action is not Action.CANCEL:
-            actor.require(Role.ADMIN, Role.DOCTOR)
+            actor.require(STAFF)
         now = self._clock.now()
         async with self._uow as uow:
             appointment = await _visible_appointment(uow, actor, appointment_id, lock=True)
-            if action is not Action.CANCEL and not actor.may_run_appointment(appointment):
+            if action is not Action.CANCEL and not may_run_appointment(actor, appointment):
                 raise Forbidden("Only the doctor or an admin may do this.")
             match action:
                 case Action.CONFIRM:

@@ -7,28 +7,28 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from appointments.application.actor import Actor
+from appointments.application.access import Actor
+from appointments.application.config import ClinicConfig
 from appointments.application.errors import (
     InvalidCredentials,
     NotAuthenticated,
     TooManyAttempts,
     WrongCurrentPassword,
 )
-from appointments.application.ports import (
-    ClinicConfig,
+from appointments.application.ports.services import (
     Clock,
     IssuedToken,
     PasswordHasher,
     TokenService,
-    UnitOfWork,
 )
+from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.application.users import (
     NewUser,
     PatientDetails,
     add_patient_record,
     create_user,
 )
-from appointments.domain.users import Role, User, check_password
+from appointments.domain.users import THROTTLE_KEY, Role, User, check_password
 
 
 class RegisterPatient:
@@ -68,9 +68,10 @@ class Login:
         async with self._uow as uow:
             user = await uow.users.find_by_login(login)
             # One counter per account, whether it is named by username or email; unknown
-            # names are counted by the name given (cut to the 320 characters a key may
-            # have: lower() can lengthen a name).
-            key = f"user:{user.id}" if user else f"login:{login.strip().lower()}"[:320]
+            # names are counted by the name given (cut to the length a key may have:
+            # lower() can lengthen a name).
+            key = f"user:{user.id}" if user else f"login:{login.strip().lower()}"
+            key = key[: THROTTLE_KEY.max]
             # Every attempt counts BEFORE the slow hash: parallel guesses cannot all slip
             # under the limit while their hashes compute. A success clears the counter.
             attempts = await uow.login_failures.record(key, now, now - self._window)
@@ -165,8 +166,8 @@ class ChangePassword:
             matches, _ = await self._hasher.verify(current_password, user.password_hash)
             if not matches:
                 raise WrongCurrentPassword()
-            user.password_hash = await self._hasher.hash(check_password(new_password))
-            user.revoke_tokens(self._clock.now())
+            new_hash = await self._hasher.hash(check_password(new_password))
+            user.set_password_hash(new_hash, self._clock.now())
             await uow.users.save(user)
             await uow.commit()
 

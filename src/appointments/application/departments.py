@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
-from appointments.application.actor import ADMIN_ONLY, Actor, visible_or_404
-from appointments.application.ports import Page, PageRequest, UnitOfWork
-from appointments.domain.clinic import Department
-from appointments.domain.errors import DepartmentExists, DepartmentNotEmpty, InvalidValue
-
-
-def _name(name: str) -> str:
-    cleaned = name.strip()
-    if not 1 <= len(cleaned) <= 100:
-        raise InvalidValue("A department name is 1 to 100 characters.")
-    return cleaned
+from appointments.application.access import ADMIN_ONLY, Actor, Restricted, visible
+from appointments.application.ports.queries import Page, PageRequest
+from appointments.application.ports.unit_of_work import UnitOfWork
+from appointments.domain.changes import UNSET, Maybe
+from appointments.domain.departments import Department
+from appointments.domain.errors import DepartmentExists, DepartmentNotEmpty
 
 
 class ListDepartments:
@@ -32,18 +28,15 @@ class GetDepartment:
 
     async def __call__(self, actor: Actor, department_id: UUID) -> Department:
         async with self._uow as uow:
-            return visible_or_404(await uow.departments.get(department_id))
+            return visible(await uow.departments.get(department_id))
 
 
-class CreateDepartment:
-    roles = ADMIN_ONLY
-
+class CreateDepartment(Restricted, roles=ADMIN_ONLY):
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, name: str, description: str | None) -> Department:
-        actor.require(*self.roles)
-        department = Department(name=_name(name), description=description)
+        department = Department(name=name, description=description)
         async with self._uow as uow:
             if await uow.departments.name_taken(department.name):
                 raise DepartmentExists()
@@ -52,44 +45,39 @@ class CreateDepartment:
         return department
 
 
-class UpdateDepartment:
-    roles = ADMIN_ONLY
+@dataclass(frozen=True, slots=True)
+class DepartmentChanges:
+    name: Maybe[str] = UNSET
+    description: Maybe[str | None] = UNSET
 
+
+class UpdateDepartment(Restricted, roles=ADMIN_ONLY):
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(
-        self,
-        actor: Actor,
-        department_id: UUID,
-        name: str | None,
-        description: str | None,
-        description_sent: bool,
+        self, actor: Actor, department_id: UUID, changes: DepartmentChanges
     ) -> Department:
-        actor.require(*self.roles)
         async with self._uow as uow:
-            department = visible_or_404(await uow.departments.get(department_id))
-            if name is not None:
-                department.name = _name(name)
+            department = visible(await uow.departments.get(department_id))
+            if changes.name is not UNSET:
+                department.rename(changes.name)
                 if await uow.departments.name_taken(department.name, except_id=department.id):
                     raise DepartmentExists()
-            if description_sent:
-                department.description = description
+            if changes.description is not UNSET:
+                department.description = changes.description
             await uow.departments.save(department)
             await uow.commit()
         return department
 
 
-class DeleteDepartment:
-    roles = ADMIN_ONLY
-
+class DeleteDepartment(Restricted, roles=ADMIN_ONLY):
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, department_id: UUID) -> None:
-        actor.require(*self.roles)
         async with self._uow as uow:
-            visible_or_404(await uow.departments.get(department_id))
+            visible(await uow.departments.get(department_id))
             if await uow.departments.has_doctors(department_id):
                 raise DepartmentNotEmpty()
             await uow.departments.delete(department_id)

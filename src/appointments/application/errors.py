@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from appointments.domain.errors import Conflict, DomainError, RuleViolation
+from appointments.domain.errors import CodedError, Conflict, RuleViolation
 
 
-class NotAuthenticated(DomainError):
+class NotAuthenticated(CodedError):
     """Missing, invalid, expired or revoked credentials (HTTP 401)."""
 
     code = "not_authenticated"
@@ -17,14 +17,14 @@ class InvalidCredentials(NotAuthenticated):
     default_detail = "Incorrect username or password."
 
 
-class Forbidden(DomainError):
+class Forbidden(CodedError):
     """Authenticated, but the role may not use this operation (HTTP 403)."""
 
     code = "forbidden"
     default_detail = "Your role may not do this."
 
 
-class TooManyAttempts(DomainError):
+class TooManyAttempts(CodedError):
     """Too many failed logins (HTTP 429); `retry_after` is in whole seconds."""
 
     code = "too_many_attempts"
@@ -35,7 +35,7 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
-class DatabaseUnavailable(DomainError):
+class DatabaseUnavailable(CodedError):
     """The database does not answer (HTTP 503)."""
 
     code = "database_unavailable"

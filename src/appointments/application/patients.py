@@ -1,35 +1,33 @@
-"""Patient records. Admins see all; doctors see patients they have (or had) appointments
-with; a patient sees only themself. Anything else is NotFound, on read and on write."""
+"""Patient records. Who sees which record is decided by `patient_scope` in access.py, for
+lists and single reads alike; anything else is NotFound, on read and on write."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-from appointments.application.actor import ADMIN_ONLY, Actor, visible_or_404
-from appointments.application.errors import Forbidden
-from appointments.application.ports import (
-    Clock,
-    Page,
-    PageRequest,
-    PatientFilter,
-    UnitOfWork,
+from appointments.application.access import (
+    ADMIN_ONLY,
+    PATIENT_EDITORS,
+    Actor,
+    Restricted,
+    check_may_edit_patient,
+    patient_scope,
+    visible,
 )
-from appointments.application.users import retire
-from appointments.domain.clinic import Patient
-from appointments.domain.users import Role, check_full_name, normalize_email
+from appointments.application.deactivation import deactivate
+from appointments.application.ports.queries import Page, PageRequest, PatientFilter
+from appointments.application.ports.services import Clock
+from appointments.application.ports.unit_of_work import UnitOfWork
+from appointments.application.users import rename_person
+from appointments.domain.changes import UNSET, Maybe
+from appointments.domain.contact import check_full_name, normalize_email
+from appointments.domain.patients import Patient
 
 
 async def _visible_patient(uow: UnitOfWork, actor: Actor, patient_id: UUID) -> Patient:
-    patient = await uow.patients.get(patient_id)
-    if patient is None or actor.is_admin or actor.is_patient(patient_id):
-        return visible_or_404(patient)
-    if actor.role is Role.DOCTOR and actor.doctor_id is not None:
-        return visible_or_404(
-            patient, await uow.patients.has_appointment_with(patient_id, actor.doctor_id)
-        )
-    return visible_or_404(None)
+    return visible(await uow.patients.get_in_scope(patient_id, patient_scope(actor)))
 
 
 class ListPatients:
@@ -37,16 +35,8 @@ class ListPatients:
         self._uow = uow
 
     async def __call__(self, actor: Actor, q: str | None, page: PageRequest) -> Page[Patient]:
-        if actor.is_admin:
-            filters = PatientFilter(q=q)
-        elif actor.role is Role.DOCTOR and actor.doctor_id is not None:
-            filters = PatientFilter(q=q, with_doctor_id=actor.doctor_id)
-        elif actor.role is Role.PATIENT and actor.patient_id is not None:
-            filters = PatientFilter(q=q, only_id=actor.patient_id)
-        else:
-            return Page([], 0, page.limit, page.offset)
         async with self._uow as uow:
-            return await uow.patients.search(filters, page)
+            return await uow.patients.search(PatientFilter(patient_scope(actor), q), page)
 
 
 class GetPatient:
@@ -59,39 +49,33 @@ class GetPatient:
 
 
 @dataclass(frozen=True, slots=True)
-class PatientData:
-    """Only the fields the client sent (PATCH semantics)."""
-
-    values: dict[str, object] = field(default_factory=dict)
-
-
-def _apply(patient: Patient, values: dict[str, object]) -> None:
-    if "full_name" in values:
-        patient.full_name = check_full_name(str(values["full_name"]))
-    if "email" in values:
-        email = values["email"]
-        patient.email = None if email is None else normalize_email(str(email))
-    if "phone" in values:
-        phone = values["phone"]
-        patient.phone = None if phone is None else str(phone)
-    if "date_of_birth" in values:
-        born = values["date_of_birth"]
-        assert born is None or isinstance(born, date)
-        patient.date_of_birth = born
+class PatientChanges:
+    full_name: Maybe[str] = UNSET
+    email: Maybe[str | None] = UNSET
+    phone: Maybe[str | None] = UNSET
+    date_of_birth: Maybe[date | None] = UNSET
 
 
-class CreatePatient:
+def _apply(patient: Patient, changes: PatientChanges) -> None:
+    if changes.full_name is not UNSET:
+        patient.full_name = check_full_name(changes.full_name)
+    if changes.email is not UNSET:
+        patient.email = None if changes.email is None else normalize_email(changes.email)
+    if changes.phone is not UNSET:
+        patient.phone = changes.phone
+    if changes.date_of_birth is not UNSET:
+        patient.date_of_birth = changes.date_of_birth
+
+
+class CreatePatient(Restricted, roles=ADMIN_ONLY):
     """A front-desk patient record, without a login."""
-
-    roles = ADMIN_ONLY
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
 
-    async def __call__(self, actor: Actor, data: PatientData) -> Patient:
-        actor.require(*self.roles)
+    async def __call__(self, actor: Actor, data: PatientChanges) -> Patient:
         patient = Patient(full_name="", created_at=self._clock.now())
-        _apply(patient, data.values)
+        _apply(patient, data)
         patient.full_name = check_full_name(patient.full_name)  # required, even if not sent
         async with self._uow as uow:
             await uow.patients.add(patient)
@@ -99,40 +83,33 @@ class CreatePatient:
         return patient
 
 
-class UpdatePatient:
-    # API.md: "ADMIN; the patient themself": a doctor may not use this at all (403
-    # whatever the id, so it reveals nothing).
-    roles = frozenset({Role.ADMIN, Role.PATIENT})
-
+class UpdatePatient(Restricted, roles=PATIENT_EDITORS):
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
-    async def __call__(self, actor: Actor, patient_id: UUID, data: PatientData) -> Patient:
-        actor.require(*self.roles)
+    async def __call__(self, actor: Actor, patient_id: UUID, changes: PatientChanges) -> Patient:
         async with self._uow as uow:
             patient = await _visible_patient(uow, actor, patient_id)
-            if not (actor.is_admin or actor.is_patient(patient_id)):
-                raise Forbidden("Only an admin or the patient themself may change a patient.")
-            _apply(patient, data.values)
+            check_may_edit_patient(actor, patient_id)
+            _apply(patient, changes)
             await uow.patients.save(patient)
+            if changes.full_name is not UNSET and patient.user_id is not None:
+                login = await uow.users.get(patient.user_id)
+                if login is not None:
+                    await rename_person(uow, login, patient.full_name)
             await uow.commit()
         return patient
 
 
-class DeactivatePatient:
-    """Deactivates the record and its login; cancels future active appointments."""
-
-    roles = ADMIN_ONLY
+class DeactivatePatient(Restricted, roles=ADMIN_ONLY):
+    """Deactivates the record and its login; cancels future active appointments
+    (domain/deactivation.py)."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
 
     async def __call__(self, actor: Actor, patient_id: UUID) -> None:
-        actor.require(*self.roles)
         now = self._clock.now()
         async with self._uow as uow:
-            patient = visible_or_404(await uow.patients.get(patient_id))
-            patient.is_active = False
-            await uow.patients.save(patient)
-            await retire(uow, now, patient.user_id, "patient_deactivated", patient_id=patient_id)
+            await deactivate(uow, visible(await uow.patients.get(patient_id)), now)
             await uow.commit()

@@ -5,22 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from appointments.application.actor import ADMIN_ONLY, Actor
-from appointments.application.ports import ClinicConfig, Clock, DashboardStats, UnitOfWork
+from appointments.application.access import ADMIN_ONLY, Actor, Restricted
+from appointments.application.config import ClinicConfig
+from appointments.application.ports.queries import DashboardStats
+from appointments.application.ports.services import Clock
+from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.schedule import Span, local_days
 
 
-class GetDashboardStats:
+class GetDashboardStats(Restricted, roles=ADMIN_ONLY):
     """`today` is the clinic's local date; `upcoming_7_days` counts active appointments
     starting from now to seven days ahead."""
-
-    roles = ADMIN_ONLY
 
     def __init__(self, uow: UnitOfWork, clock: Clock, config: ClinicConfig) -> None:
         self._uow, self._clock, self._zone = uow, clock, ZoneInfo(config.timezone)
 
     async def __call__(self, actor: Actor) -> DashboardStats:
-        actor.require(*self.roles)
         now = self._clock.now()
         today = now.astimezone(self._zone).date()
         today_span = local_days(today, today, self._zone)

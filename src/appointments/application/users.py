@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
-from appointments.application.actor import ADMIN_ONLY, Actor, visible_or_404
-from appointments.application.ports import (
-    Clock,
-    Page,
-    PageRequest,
-    PasswordHasher,
-    UnitOfWork,
-    UserFilter,
-)
-from appointments.domain.clinic import Patient
-from appointments.domain.errors import LastAdmin
+from appointments.application.access import ADMIN_ONLY, Actor, Restricted, visible
+from appointments.application.ports.queries import Page, PageRequest, UserFilter
+from appointments.application.ports.services import Clock, PasswordHasher
+from appointments.application.ports.unit_of_work import UnitOfWork
+from appointments.domain.changes import UNSET, Maybe
+from appointments.domain.contact import check_full_name, normalize_email
+from appointments.domain.patients import Patient
 from appointments.domain.users import (
     Role,
     User,
-    check_full_name,
+    check_admin_remains,
     check_password,
     check_username,
-    normalize_email,
 )
 
 
@@ -75,36 +70,37 @@ async def add_patient_record(
     return patient
 
 
-async def ensure_admin_remains(uow: UnitOfWork, user: User) -> None:
-    """Refuse a change that takes the last active admin away. Locks the admin rows so two
-    admins demoting each other concurrently cannot both pass."""
-    if user.role is not Role.ADMIN or not user.is_active:
-        return
-    admins = await uow.users.active_admin_ids(lock=True)
-    if admins == [user.id]:
-        raise LastAdmin()
+async def rename_person(uow: UnitOfWork, user: User, full_name: str) -> None:
+    """A person has one name: renaming a login renames its patient record, and the other
+    way round (a doctor's name is read from the login, so nothing else to do there)."""
+    user.full_name = full_name
+    await uow.users.save(user)
+    patient = await uow.patients.get_by_user(user.id)
+    if patient is not None and patient.full_name != full_name:
+        patient.full_name = full_name
+        await uow.patients.save(patient)
 
 
-class ListUsers:
-    roles = ADMIN_ONLY
+async def _check_admin_remains(uow: UnitOfWork, user: User) -> None:
+    """Locks the admin rows, so two admins demoting each other cannot both pass."""
+    if user.role is Role.ADMIN and user.is_active:
+        check_admin_remains(user, await uow.users.active_admin_ids(lock=True))
 
+
+class ListUsers(Restricted, roles=ADMIN_ONLY):
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, filters: UserFilter, page: PageRequest) -> Page[User]:
-        actor.require(*self.roles)
         async with self._uow as uow:
             return await uow.users.search(filters, page)
 
 
-class CreateUser:
-    roles = ADMIN_ONLY
-
+class CreateUser(Restricted, roles=ADMIN_ONLY):
     def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
         self._uow, self._hasher, self._clock = uow, hasher, clock
 
     async def __call__(self, actor: Actor, data: NewUser, role: Role) -> User:
-        actor.require(*self.roles)
         async with self._uow as uow:
             user = await create_user(uow, self._hasher, self._clock, data, role)
             if role is Role.PATIENT:
@@ -113,91 +109,60 @@ class CreateUser:
             return user
 
 
-class GetUser:
-    roles = ADMIN_ONLY
-
+class GetUser(Restricted, roles=ADMIN_ONLY):
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, user_id: UUID) -> User:
-        actor.require(*self.roles)
         async with self._uow as uow:
-            return visible_or_404(await uow.users.get(user_id))
+            return visible(await uow.users.get(user_id))
 
 
 @dataclass(frozen=True, slots=True)
 class UserChanges:
-    full_name: str | None = None
-    role: Role | None = None
-    is_active: bool | None = None
-    password: str | None = None
+    full_name: Maybe[str] = UNSET
+    role: Maybe[Role] = UNSET
+    is_active: Maybe[bool] = UNSET
+    password: Maybe[str] = UNSET
 
 
-class UpdateUser:
-    roles = ADMIN_ONLY
-
+class UpdateUser(Restricted, roles=ADMIN_ONLY):
     def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock) -> None:
         self._uow, self._hasher, self._clock = uow, hasher, clock
 
     async def __call__(self, actor: Actor, user_id: UUID, changes: UserChanges) -> User:
-        actor.require(*self.roles)
         now = self._clock.now()
         async with self._uow as uow:
-            user = visible_or_404(await uow.users.get(user_id))
-            demoted = changes.role is not None and changes.role is not Role.ADMIN
+            user = visible(await uow.users.get(user_id))
+            demoted = changes.role is not UNSET and changes.role is not Role.ADMIN
             if demoted or changes.is_active is False:
-                await ensure_admin_remains(uow, user)
-            if changes.full_name is not None:
-                user.full_name = check_full_name(changes.full_name)
-            if changes.role is not None:
+                await _check_admin_remains(uow, user)
+            full_name = UNSET if changes.full_name is UNSET else check_full_name(changes.full_name)
+            if changes.role is not UNSET:
                 user.role = changes.role
-            if changes.password is not None:
-                user.password_hash = await self._hasher.hash(check_password(changes.password))
-                user.revoke_tokens(now)
-            if changes.is_active is False and user.is_active:
+            if changes.password is not UNSET:
+                new_hash = await self._hasher.hash(check_password(changes.password))
+                user.set_password_hash(new_hash, now)
+            if changes.is_active is False:
                 user.deactivate(now)
             elif changes.is_active is True:
                 user.is_active = True
+            if full_name is not UNSET:
+                await rename_person(uow, user, full_name)
             await uow.users.save(user)
             await uow.commit()
             return user
 
 
-class DeactivateUser:
-    roles = ADMIN_ONLY
-
+class DeactivateUser(Restricted, roles=ADMIN_ONLY):
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow, self._clock = uow, clock
 
     async def __call__(self, actor: Actor, user_id: UUID) -> None:
-        actor.require(*self.roles)
         async with self._uow as uow:
-            user = visible_or_404(await uow.users.get(user_id))
-            await ensure_admin_remains(uow, user)
+            user = visible(await uow.users.get(user_id))
+            await _check_admin_remains(uow, user)
             if user.is_active:
                 user.deactivate(self._clock.now())
                 await uow.users.save(user)
             await uow.commit()
-
-
-async def retire(
-    uow: UnitOfWork,
-    now: datetime,
-    user_id: UUID | None,
-    reason: str,
-    *,
-    doctor_id: UUID | None = None,
-    patient_id: UUID | None = None,
-) -> None:
-    """What deactivating a doctor or a patient brings along: their login is deactivated
-    (tokens revoked) and their future scheduled or confirmed appointments are cancelled."""
-    user = await uow.users.get(user_id) if user_id is not None else None
-    if user is not None and user.is_active:
-        user.deactivate(now)
-        await uow.users.save(user)
-    future = await uow.appointments.future_active(
-        now=now, doctor_id=doctor_id, patient_id=patient_id
-    )
-    for appointment in future:
-        appointment.cancel(reason, now)
-        await uow.appointments.save(appointment)

@@ -1,27 +1,22 @@
-"""The Appointment aggregate (status machine) and the booking policy."""
+"""The Appointment aggregate: its status machine, and booking and moving under the booking
+rules of booking.py, which it runs itself."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
-from appointments.domain.errors import (
-    DoctorUnavailable,
-    InactiveParty,
-    InThePast,
-    InvalidDuration,
-    InvalidTransition,
-    OutsideSchedule,
-    PatientUnavailable,
-)
-from appointments.domain.schedule import Span, TimeOff, WeeklySchedule, is_working_time
+from appointments.domain.booking import BookingContext, check_booking
+from appointments.domain.changes import UNSET, Maybe
+from appointments.domain.errors import InvalidTransition
+from appointments.domain.schedule import Span
+from appointments.domain.text import Length
 
-MIN_DURATION = timedelta(minutes=5)
-MAX_DURATION = timedelta(hours=8)
+REASON = Length(0, 200)
+NOTES = Length(0, 5000)
+CANCELLATION_REASON = Length(0, 200)
 
 
 class Status(StrEnum):
@@ -33,7 +28,9 @@ class Status(StrEnum):
     NO_SHOW = "no_show"
 
 
+# Active appointments hold the doctor's and the patient's time; the others are final.
 ACTIVE_STATUSES = frozenset({Status.SCHEDULED, Status.CONFIRMED, Status.CHECKED_IN})
+# What may still be moved, cancelled or marked a no-show.
 CHANGEABLE_STATUSES = frozenset({Status.SCHEDULED, Status.CONFIRMED})
 
 
@@ -51,6 +48,30 @@ class Appointment:
     notes: str | None = None
     cancellation_reason: str | None = None
     id: UUID = field(default_factory=uuid4)
+
+    @classmethod
+    def book(
+        cls,
+        *,
+        patient_id: UUID,
+        doctor_id: UUID,
+        department_id: UUID,
+        span: Span,
+        reason: str | None,
+        context: BookingContext,
+    ) -> Appointment:
+        """A new `scheduled` appointment, if every booking rule allows it."""
+        check_booking(span, context)
+        return cls(
+            patient_id=patient_id,
+            doctor_id=doctor_id,
+            department_id=department_id,
+            starts_at=span.starts_at,
+            ends_at=span.ends_at,
+            created_at=context.now,
+            updated_at=context.now,
+            reason=reason,
+        )
 
     @property
     def span(self) -> Span:
@@ -85,52 +106,26 @@ class Appointment:
             raise InvalidTransition("A no-show can only be recorded after the start time.")
         self._move(CHANGEABLE_STATUSES, Status.NO_SHOW, now)
 
-    def reschedule(self, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
-        """Move the appointment; it needs confirming again. Booking rules are checked by
-        the caller with `check_booking` against the new span."""
+    def ensure_movable(self) -> None:
         if self.status not in CHANGEABLE_STATUSES:
             raise InvalidTransition(f"An appointment that is {self.status} cannot be moved.")
-        self.starts_at, self.ends_at = starts_at, ends_at
+
+    def reschedule(self, span: Span, context: BookingContext) -> None:
+        """Move to `span` under every booking rule; it needs confirming again. `context`
+        leaves this appointment out of the busy time."""
+        self.ensure_movable()
+        check_booking(span, context)
+        self.starts_at, self.ends_at = span.starts_at, span.ends_at
         self.status = Status.SCHEDULED
+        self.updated_at = context.now
+
+    def edit(
+        self, now: datetime, *, reason: Maybe[str | None] = UNSET, notes: Maybe[str | None] = UNSET
+    ) -> None:
+        """Change the free-text fields that were given; who may write notes is decided by
+        the access rules."""
+        if reason is not UNSET:
+            self.reason = reason
+        if notes is not UNSET:
+            self.notes = notes
         self.updated_at = now
-
-
-def check_duration(starts_at: datetime, ends_at: datetime) -> None:
-    if not MIN_DURATION <= ends_at - starts_at <= MAX_DURATION:
-        raise InvalidDuration()
-
-
-@dataclass(frozen=True, slots=True)
-class DoctorCalendar:
-    """What booking needs to know about the doctor's time."""
-
-    schedule: WeeklySchedule
-    zone: ZoneInfo
-    time_off: Sequence[TimeOff]
-    busy: Sequence[Span]
-
-
-def check_booking(
-    span: Span,
-    *,
-    now: datetime,
-    doctor_active: bool,
-    patient_active: bool,
-    calendar: DoctorCalendar,
-    patient_busy: Sequence[Span],
-) -> None:
-    """Every rule a new or moved appointment must satisfy, in the order clients see them.
-
-    `calendar.busy` and `patient_busy` hold the other active appointments (not the one
-    being moved)."""
-    check_duration(span.start, span.end)
-    if span.start <= now:
-        raise InThePast()
-    if not (doctor_active and patient_active):
-        raise InactiveParty()
-    if not is_working_time(span, calendar.schedule, calendar.zone, calendar.time_off):
-        raise OutsideSchedule()
-    if any(b.overlaps(span) for b in calendar.busy):
-        raise DoctorUnavailable()
-    if any(b.overlaps(span) for b in patient_busy):
-        raise PatientUnavailable()

@@ -7,13 +7,23 @@ so adding an error never means touching the HTTP layer.
 from __future__ import annotations
 
 
-class DomainError(Exception):
-    code: str = "domain_error"
-    default_detail: str = "The request breaks a rule of the clinic."
+class CodedError(Exception):
+    """Any error a client is told about: a human `detail` and a stable `code`. The domain's
+    are DomainErrors; the application adds its own (authentication, outages...)."""
+
+    code: str = "error"
+    default_detail: str = "The request failed."
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.default_detail
         super().__init__(self.detail)
+
+
+class DomainError(CodedError):
+    """A request that breaks a rule of the clinic."""
+
+    code = "domain_error"
+    default_detail = "The request breaks a rule of the clinic."
 
 
 class Conflict(DomainError):

@@ -14,23 +14,27 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-from appointments.domain.errors import InvalidSchedule
+from appointments.domain.errors import InvalidSchedule, InvalidValue
+from appointments.domain.text import Length
 
 WEEKDAYS = range(7)  # 0 = Monday, as datetime.weekday()
+# A week has room for at most one interval per hour and day.
+MAX_WEEKLY_INTERVALS = 7 * 24
+TIME_OFF_REASON = Length(0, 200)
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class Span:
-    """A half-open UTC interval [start, end): back-to-back spans do not overlap."""
+    """A half-open UTC interval [starts_at, ends_at): back-to-back spans do not overlap."""
 
-    start: datetime
-    end: datetime
+    starts_at: datetime
+    ends_at: datetime
 
     def overlaps(self, other: Span) -> bool:
-        return self.start < other.end and other.start < self.end
+        return self.starts_at < other.ends_at and other.starts_at < self.ends_at
 
     def contains(self, other: Span) -> bool:
-        return self.start <= other.start and other.end <= self.end
+        return self.starts_at <= other.starts_at and other.ends_at <= self.ends_at
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -47,6 +51,8 @@ class WeeklySchedule:
     @classmethod
     def of(cls, intervals: Iterable[WeeklyInterval]) -> WeeklySchedule:
         ordered = tuple(sorted(intervals))
+        if len(ordered) > MAX_WEEKLY_INTERVALS:
+            raise InvalidSchedule(f"A week has at most {MAX_WEEKLY_INTERVALS} intervals.")
         for interval in ordered:
             if interval.weekday not in WEEKDAYS:
                 raise InvalidSchedule(f"weekday {interval.weekday} is not 0 (Monday) to 6.")
@@ -81,9 +87,16 @@ class TimeOff:
     reason: str | None = None
     id: UUID = field(default_factory=uuid4)
 
+    def __post_init__(self) -> None:
+        if self.ends_at <= self.starts_at:
+            raise InvalidValue("Time off must end after it starts.")
+
     @property
     def span(self) -> Span:
         return Span(self.starts_at, self.ends_at)
+
+    def without_reason(self) -> TimeOff:
+        return TimeOff(self.doctor_id, self.starts_at, self.ends_at, None, self.id)
 
 
 def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -119,10 +132,10 @@ def working_spans(schedule: WeeklySchedule, zone: ZoneInfo, first: date, last: d
     )
     merged: list[Span] = []
     for span in spans:
-        if span.end <= span.start:
+        if span.ends_at <= span.starts_at:
             continue
-        if merged and span.start <= merged[-1].end:
-            merged[-1] = Span(merged[-1].start, max(merged[-1].end, span.end))
+        if merged and span.starts_at <= merged[-1].ends_at:
+            merged[-1] = Span(merged[-1].starts_at, max(merged[-1].ends_at, span.ends_at))
         else:
             merged.append(span)
     return merged
@@ -130,8 +143,8 @@ def working_spans(schedule: WeeklySchedule, zone: ZoneInfo, first: date, last: d
 
 def local_date_range(span: Span, zone: ZoneInfo) -> tuple[date, date]:
     """Local dates whose working time could contain `span` (a day either side for safety)."""
-    first = span.start.astimezone(zone).date() - timedelta(days=1)
-    last = span.end.astimezone(zone).date()
+    first = span.starts_at.astimezone(zone).date() - timedelta(days=1)
+    last = span.ends_at.astimezone(zone).date()
     return first, last
 
 
@@ -155,13 +168,13 @@ def free_slots(
 ) -> list[Span]:
     """Every start stepping by `duration` from each working span's start that is in the
     future and overlaps nothing in `busy` (active appointments and time off)."""
-    busy_sorted = sorted(busy, key=lambda s: s.start)
+    busy_sorted = sorted(busy, key=lambda s: s.starts_at)
     slots: list[Span] = []
     for window in working_spans(schedule, zone, first, last):
-        start = window.start
-        while start + duration <= window.end:
+        start = window.starts_at
+        while start + duration <= window.ends_at:
             slot = Span(start, start + duration)
-            if slot.start > now and not any(b.overlaps(slot) for b in busy_sorted):
+            if slot.starts_at > now and not any(b.overlaps(slot) for b in busy_sorted):
                 slots.append(slot)
             start += duration
     return slots

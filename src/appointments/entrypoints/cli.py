@@ -9,10 +9,12 @@ import signal
 import sys
 from types import FrameType
 
+import uvicorn
+
 from appointments.adapters.sqlalchemy.engine import is_sqlite
 from appointments.application.users import NewUser
 from appointments.container import Container
-from appointments.domain.errors import DomainError
+from appointments.domain.errors import CodedError
 from appointments.entrypoints import migrations
 
 
@@ -61,8 +63,6 @@ def _schema_ready(url: str) -> bool:
 
 
 def serve(host: str, port: int, workers: int) -> int:
-    import uvicorn
-
     url = Container().settings().database_url
     if not _schema_ready(url):
         return 1
@@ -115,7 +115,7 @@ def create_admin(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(run())
-    except DomainError as error:
+    except CodedError as error:
         print(f"error: {error.detail}", file=sys.stderr)
         return 1
     print(f"Created admin {data.username!r}.")

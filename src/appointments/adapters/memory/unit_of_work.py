@@ -4,58 +4,56 @@ so a use-case that raises (or forgets to commit) leaves nothing behind, as with 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from datetime import datetime
 from types import TracebackType
 from typing import Self
-from uuid import UUID
 
-from appointments.domain.appointments import Appointment
-from appointments.domain.clinic import Department, Doctor, Patient
-from appointments.domain.schedule import TimeOff, WeeklySchedule
-from appointments.domain.users import User
-
-
-@dataclass
-class MemoryState:
-    users: dict[UUID, User] = field(default_factory=dict)
-    patients: dict[UUID, Patient] = field(default_factory=dict)
-    departments: dict[UUID, Department] = field(default_factory=dict)
-    doctors: dict[UUID, Doctor] = field(default_factory=dict)
-    schedules: dict[UUID, WeeklySchedule] = field(default_factory=dict)
-    time_off: dict[UUID, TimeOff] = field(default_factory=dict)
-    appointments: dict[UUID, Appointment] = field(default_factory=dict)
-    revoked_tokens: dict[str, datetime] = field(default_factory=dict)
-    login_failures: dict[str, tuple[int, datetime]] = field(default_factory=dict)
-
-
-class MemoryStore:
-    """The committed state, shared by every unit of work made from it."""
-
-    def __init__(self) -> None:
-        self.state = MemoryState()
-        self.commits = 0
+from appointments.adapters.memory.repositories.appointments import MemoryAppointmentRepository
+from appointments.adapters.memory.repositories.departments import MemoryDepartmentRepository
+from appointments.adapters.memory.repositories.doctors import MemoryDoctorRepository
+from appointments.adapters.memory.repositories.patients import MemoryPatientRepository
+from appointments.adapters.memory.repositories.security import (
+    MemoryLoginFailureRepository,
+    MemoryRevokedTokenRepository,
+)
+from appointments.adapters.memory.repositories.stats import MemoryStatsQueries
+from appointments.adapters.memory.repositories.users import MemoryUserRepository
+from appointments.adapters.memory.state import MemoryState, MemoryStore
+from appointments.application.ports.queries import StatsQueries
+from appointments.application.ports.repositories import (
+    AppointmentRepository,
+    DepartmentRepository,
+    DoctorRepository,
+    LoginFailureRepository,
+    PatientRepository,
+    RevokedTokenRepository,
+    UserRepository,
+)
 
 
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryStore) -> None:
-        self._store = store
+    """As SqlUnitOfWork: `read_only` ones refuse to commit."""
+
+    def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
+        self._store, self._read_only = store, read_only
+        self._work: MemoryState | None = None
 
     async def __aenter__(self) -> Self:
-        from appointments.adapters.memory import repositories as repos
-
-        self._work = copy.deepcopy(self._store.state)
-        self.users = repos.MemoryUserRepository(self._work)
-        self.patients = repos.MemoryPatientRepository(self._work)
-        self.departments = repos.MemoryDepartmentRepository(self._work)
-        self.doctors = repos.MemoryDoctorRepository(self._work)
-        self.appointments = repos.MemoryAppointmentRepository(self._work)
-        self.revoked_tokens = repos.MemoryRevokedTokenRepository(self._work)
-        self.login_failures = repos.MemoryLoginFailureRepository(self._work)
-        self.stats = repos.MemoryStatsQueries(self._work)
+        work = copy.deepcopy(self._store.state)
+        self._work = work
+        self.users: UserRepository = MemoryUserRepository(work)
+        self.patients: PatientRepository = MemoryPatientRepository(work)
+        self.departments: DepartmentRepository = MemoryDepartmentRepository(work)
+        self.doctors: DoctorRepository = MemoryDoctorRepository(work)
+        self.appointments: AppointmentRepository = MemoryAppointmentRepository(work)
+        self.revoked_tokens: RevokedTokenRepository = MemoryRevokedTokenRepository(work)
+        self.login_failures: LoginFailureRepository = MemoryLoginFailureRepository(work)
+        self.stats: StatsQueries = MemoryStatsQueries(work)
         return self
 
     async def commit(self) -> None:
+        assert self._work is not None, "commit outside `async with`"
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self._store.state = copy.deepcopy(self._work)
         self._store.commits += 1
 
@@ -65,4 +63,4 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        del self._work
+        self._work = None

@@ -1,10 +1,13 @@
 """The schema, as SQLAlchemy Core tables. Migrations are written from this metadata.
 
-PostgreSQL-only pieces that Core cannot express portably (the btree_gist exclusion
-constraints that forbid overlapping active appointments) live in the migrations.
+Text lengths and the allowed roles and statuses come from the domain, where each is
+declared once. PostgreSQL-only pieces that Core cannot express portably (the btree_gist
+exclusion constraints that forbid overlapping active appointments) live in the migrations.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -25,6 +28,19 @@ from sqlalchemy import (
 )
 
 from appointments.adapters.sqlalchemy.types import UTCDateTime
+from appointments.domain.appointments import Status
+from appointments.domain.contact import EMAIL, FULL_NAME, PHONE
+from appointments.domain.departments import DEPARTMENT_NAME
+from appointments.domain.doctors import SPECIALIZATION
+from appointments.domain.schedule import WEEKDAYS
+from appointments.domain.users import THROTTLE_KEY, USERNAME, Role
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    """A CHECK condition: `column` holds one of the enum's values."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
 
 metadata = MetaData(
     naming_convention={
@@ -40,15 +56,15 @@ users = Table(
     "users",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("email", String(320), nullable=False),
-    Column("username", String(50), nullable=False),
-    Column("full_name", String(200), nullable=False),
+    Column("email", String(EMAIL.max), nullable=False),
+    Column("username", String(USERNAME.max), nullable=False),
+    Column("full_name", String(FULL_NAME.max), nullable=False),
     Column("role", String(16), nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("is_active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("tokens_valid_after", UTCDateTime, nullable=True),
-    CheckConstraint("role IN ('ADMIN', 'DOCTOR', 'PATIENT')", name="role"),
+    CheckConstraint(_one_of("role", Role), name="role"),
 )
 Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
 Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
@@ -59,9 +75,9 @@ patients = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("user_id", Uuid, ForeignKey("users.id"), nullable=True, unique=True),
-    Column("full_name", String(200), nullable=False),
-    Column("email", String(320), nullable=True),
-    Column("phone", String(50), nullable=True),
+    Column("full_name", String(FULL_NAME.max), nullable=False),
+    Column("email", String(EMAIL.max), nullable=True),
+    Column("phone", String(PHONE.max), nullable=True),
     Column("date_of_birth", Date, nullable=True),
     Column("is_active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
@@ -78,7 +94,7 @@ revoked_tokens = Table(
 login_failures = Table(
     "login_failures",
     metadata,
-    Column("key", String(320), primary_key=True),
+    Column("key", String(THROTTLE_KEY.max), primary_key=True),
     Column("count", Integer, nullable=False),
     Column("first_failed_at", UTCDateTime, nullable=False, index=True),
 )
@@ -87,7 +103,7 @@ departments = Table(
     "departments",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("name", String(100), nullable=False),
+    Column("name", String(DEPARTMENT_NAME.max), nullable=False),
     Column("description", Text, nullable=True),
 )
 Index("uq_departments_name_lower", func.lower(departments.c.name), unique=True)
@@ -98,8 +114,8 @@ doctors = Table(
     Column("id", Uuid, primary_key=True),
     Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, unique=True),
     Column("department_id", Uuid, ForeignKey("departments.id"), nullable=False, index=True),
-    Column("specialization", String(200), nullable=False),
-    Column("phone", String(50), nullable=True),
+    Column("specialization", String(SPECIALIZATION.max), nullable=False),
+    Column("phone", String(PHONE.max), nullable=True),
     Column("is_active", Boolean, nullable=False, default=True),
 )
 
@@ -110,7 +126,7 @@ weekly_intervals = Table(
     Column("weekday", SmallInteger, primary_key=True),
     Column("starts", Time, primary_key=True),
     Column("ends", Time, nullable=False),
-    CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+    CheckConstraint(f"weekday BETWEEN {WEEKDAYS.start} AND {WEEKDAYS.stop - 1}", name="weekday"),
     CheckConstraint("ends > starts", name="ends_after_starts"),
 )
 
@@ -142,10 +158,7 @@ appointments = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
-    CheckConstraint(
-        "status IN ('scheduled', 'confirmed', 'checked_in', 'completed', 'cancelled', 'no_show')",
-        name="status",
-    ),
+    CheckConstraint(_one_of("status", Status), name="status"),
 )
 Index("ix_appointments_doctor_id_starts_at", appointments.c.doctor_id, appointments.c.starts_at)
 Index("ix_appointments_patient_id_starts_at", appointments.c.patient_id, appointments.c.starts_at)

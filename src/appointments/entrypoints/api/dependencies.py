@@ -8,17 +8,18 @@ dependency-injector's module wiring: an unwired module would silently receive th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+from dependency_injector import providers
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from appointments.application.actor import Actor
+from appointments.application.access import Actor, Restricted
 from appointments.application.errors import NotAuthenticated
-from appointments.application.ports import PageRequest
+from appointments.application.ports.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 from appointments.container import Container
-from appointments.domain.users import Role
+from appointments.domain.text import SEARCH_TERM
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
@@ -28,50 +29,58 @@ async def current_actor(
 ) -> Actor:
     if not token:
         raise NotAuthenticated()
-    authenticate = request.app.state.container.authenticate()
-    actor: Actor = await authenticate(token)
+    container: Container = request.app.state.container
+    actor: Actor = await container.authenticate()(token)
     return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
+# The container's providers by identity, so routers name them by reference
+# (`use(Container.book_appointment)`): a typo fails at import, not at request time.
+_NAMES: dict[int, str] = {id(p): name for name, p in Container.providers.items()}
 
-def use(name: str) -> Callable[..., Any]:
-    """A dependency that builds the container's provider `name` for this request.
+
+def use(provider: providers.Provider[Any]) -> Callable[..., Awaitable[Any]]:
+    """A dependency that builds `provider` from the request's container.
 
     Every dependency here is `async def`: FastAPI runs plain `def` dependencies in a worker
     thread, a thread hop per request for nothing.
 
-    A use-case that declares `roles` (function-level authorization) is refused with 403
-    here, before FastAPI validates the request body: a role that may never use an
+    A Restricted use-case (function-level authorization) refuses a forbidden role with
+    403 here, before FastAPI validates the request body: a role that may never use an
     endpoint learns nothing from validation errors. The use-case checks again itself.
     """
-    provider = Container.providers.get(name)
-    if provider is None:
-        raise LookupError(f"the container has no provider named {name!r}")
-    roles: frozenset[Role] | None = getattr(getattr(provider, "cls", None), "roles", None)
+    name = _NAMES.get(id(provider))
+    if name is None:
+        raise LookupError(f"{provider!r} is not a provider of the Container class")
+    cls = provider.cls if isinstance(provider, providers.Factory) else None
 
-    if roles is None:
+    if not (isinstance(cls, type) and issubclass(cls, Restricted)):
 
         async def build(request: Request) -> Any:
-            return getattr(request.app.state.container, name)()
+            return request.app.state.container.providers[name]()
 
         build.__name__ = f"use_{name}"
         return build
 
+    roles = cls.roles
+
     async def build_for_role(request: Request, actor: CurrentActor) -> Any:
-        actor.require(*roles)
-        return getattr(request.app.state.container, name)()
+        actor.require(roles)
+        return request.app.state.container.providers[name]()
 
     build_for_role.__name__ = f"use_{name}"
     return build_for_role
 
 
 async def page_request(
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> PageRequest:
     return PageRequest(limit=limit, offset=offset)
 
 
 Pagination = Annotated[PageRequest, Depends(page_request)]
+# `q` in lists: free text, no NUL (PostgreSQL text cannot hold it).
+SearchQuery = Annotated[str | None, Query(max_length=SEARCH_TERM.max, pattern=r"^[^\x00]*$")]

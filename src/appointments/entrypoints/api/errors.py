@@ -24,8 +24,8 @@ from appointments.application.errors import (
     TooManyAttempts,
 )
 from appointments.domain.errors import (
+    CodedError,
     Conflict,
-    DomainError,
     InvalidValue,
     NotFound,
     RuleViolation,
@@ -33,7 +33,7 @@ from appointments.domain.errors import (
 
 log = logging.getLogger("appointments.api")
 
-STATUS_BY_CATEGORY: list[tuple[type[DomainError], int]] = [
+STATUS_BY_CATEGORY: list[tuple[type[CodedError], int]] = [
     (NotAuthenticated, status.HTTP_401_UNAUTHORIZED),
     (Forbidden, status.HTTP_403_FORBIDDEN),
     (NotFound, status.HTTP_404_NOT_FOUND),
@@ -44,7 +44,7 @@ STATUS_BY_CATEGORY: list[tuple[type[DomainError], int]] = [
 ]
 
 
-def error_response(error: DomainError) -> JSONResponse:
+def error_response(error: CodedError) -> JSONResponse:
     code = next((s for kind, s in STATUS_BY_CATEGORY if isinstance(error, kind)), 400)
     headers: dict[str, str] = {}
     if isinstance(error, NotAuthenticated):
@@ -56,8 +56,8 @@ def error_response(error: DomainError) -> JSONResponse:
     )
 
 
-async def _domain_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, DomainError)
+async def _coded_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, CodedError)
     return error_response(error)
 
 
@@ -87,7 +87,7 @@ async def _out_of_range(_: Request, error: Exception) -> JSONResponse:
 
 async def _unexpected(_: Request, error: Exception) -> JSONResponse:
     translated = translate(error)
-    if isinstance(translated, DomainError):
+    if isinstance(translated, CodedError):
         return error_response(translated)
     log.exception("unhandled error", exc_info=error)
     return JSONResponse(
@@ -147,7 +147,7 @@ def _document_body_errors(app: FastAPI) -> None:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(CodedError, _coded_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _out_of_range)

@@ -3,12 +3,18 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from appointments.application import stats, users
-from appointments.application.ports import UserFilter
+from appointments.application.ports.queries import UserFilter
+from appointments.container import Container
 from appointments.domain.users import Role
-from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
+from appointments.entrypoints.api.dependencies import (
+    CurrentActor,
+    Pagination,
+    SearchQuery,
+    use,
+)
 from appointments.entrypoints.api.schemas.appointments import (
     AppointmentsStats,
     DashboardOut,
@@ -27,7 +33,7 @@ router = APIRouter(prefix="/api/admin", tags=["admin"], responses=errors(401, 40
 @router.get("/dashboard/stats", response_model=DashboardOut)
 async def dashboard(
     actor: CurrentActor,
-    get_stats: Annotated[stats.GetDashboardStats, Depends(use("dashboard_stats"))],
+    get_stats: Annotated[stats.GetDashboardStats, Depends(use(Container.dashboard_stats))],
 ) -> DashboardOut:
     found = await get_stats(actor)
     return DashboardOut(
@@ -52,10 +58,10 @@ async def dashboard(
 async def list_users(
     actor: CurrentActor,
     page: Pagination,
-    list_users: Annotated[users.ListUsers, Depends(use("list_users"))],
+    list_users: Annotated[users.ListUsers, Depends(use(Container.list_users))],
     role: Role | None = None,
     is_active: bool | None = None,
-    q: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
+    q: SearchQuery = None,
 ) -> PageOut[UserOut]:
     found = await list_users(actor, UserFilter(role=role, is_active=is_active, q=q), page)
     return page_out(UserOut, found)
@@ -70,7 +76,7 @@ async def list_users(
 async def create_user(
     body: AdminUserCreateIn,
     actor: CurrentActor,
-    create: Annotated[users.CreateUser, Depends(use("create_user"))],
+    create: Annotated[users.CreateUser, Depends(use(Container.create_user))],
 ) -> UserOut:
     data = users.NewUser(body.email, body.username, body.full_name, body.password)
     return UserOut.model_validate(await create(actor, data, body.role))
@@ -80,7 +86,7 @@ async def create_user(
 async def get_user(
     user_id: UUID,
     actor: CurrentActor,
-    get: Annotated[users.GetUser, Depends(use("get_user"))],
+    get: Annotated[users.GetUser, Depends(use(Container.get_user))],
 ) -> UserOut:
     return UserOut.model_validate(await get(actor, user_id))
 
@@ -90,11 +96,9 @@ async def update_user(
     user_id: UUID,
     body: AdminUserPatchIn,
     actor: CurrentActor,
-    update: Annotated[users.UpdateUser, Depends(use("update_user"))],
+    update: Annotated[users.UpdateUser, Depends(use(Container.update_user))],
 ) -> UserOut:
-    changes = users.UserChanges(
-        full_name=body.full_name, role=body.role, is_active=body.is_active, password=body.password
-    )
+    changes = body.changes(users.UserChanges)
     return UserOut.model_validate(await update(actor, user_id, changes))
 
 
@@ -104,7 +108,7 @@ async def update_user(
 async def deactivate_user(
     user_id: UUID,
     actor: CurrentActor,
-    deactivate: Annotated[users.DeactivateUser, Depends(use("deactivate_user"))],
+    deactivate: Annotated[users.DeactivateUser, Depends(use(Container.deactivate_user))],
 ) -> Response:
     await deactivate(actor, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

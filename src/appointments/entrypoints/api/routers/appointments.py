@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Response, status
 
 from appointments.application import appointments as uc
+from appointments.container import Container
 from appointments.domain.appointments import Status
 from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
 from appointments.entrypoints.api.schemas.appointments import (
@@ -19,14 +20,14 @@ from appointments.entrypoints.api.schemas.common import IsoDate, PageOut, errors
 router = APIRouter(
     prefix="/api/appointments", tags=["appointments"], responses=errors(401, 422, 503)
 )
-ChangeStatus = Annotated[uc.ChangeStatus, Depends(use("change_status"))]
+ChangeStatus = Annotated[uc.ChangeStatus, Depends(use(Container.change_status))]
 
 
 @router.get("", response_model=PageOut[AppointmentOut])
 async def list_appointments(
     actor: CurrentActor,
     page: Pagination,
-    list_appointments: Annotated[uc.ListAppointments, Depends(use("list_appointments"))],
+    list_appointments: Annotated[uc.ListAppointments, Depends(use(Container.list_appointments))],
     doctor_id: UUID | None = None,
     patient_id: UUID | None = None,
     status: Status | None = None,
@@ -42,7 +43,7 @@ async def list_appointments(
 async def get_appointment(
     appointment_id: UUID,
     actor: CurrentActor,
-    get: Annotated[uc.GetAppointment, Depends(use("get_appointment"))],
+    get: Annotated[uc.GetAppointment, Depends(use(Container.get_appointment))],
 ) -> AppointmentOut:
     return AppointmentOut.model_validate(await get(actor, appointment_id))
 
@@ -56,7 +57,7 @@ async def get_appointment(
 async def book(
     body: AppointmentIn,
     actor: CurrentActor,
-    book: Annotated[uc.BookAppointment, Depends(use("book_appointment"))],
+    book: Annotated[uc.BookAppointment, Depends(use(Container.book_appointment))],
 ) -> AppointmentOut:
     """Give `ends_at` or `duration_minutes` (default 30)."""
     request = uc.BookingRequest(
@@ -75,17 +76,10 @@ async def update_appointment(
     appointment_id: UUID,
     body: AppointmentPatchIn,
     actor: CurrentActor,
-    update: Annotated[uc.UpdateAppointment, Depends(use("update_appointment"))],
+    update: Annotated[uc.UpdateAppointment, Depends(use(Container.update_appointment))],
 ) -> AppointmentOut:
     """Reschedule (`starts_at`, optional `ends_at`), `reason`, `notes` (doctor, admin)."""
-    changes = uc.AppointmentChanges(
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        duration_minutes=body.duration_minutes,
-        reason=body.reason,
-        notes=body.notes,
-        sent=frozenset(body.model_fields_set),
-    )
+    changes = body.changes(uc.AppointmentChanges)
     return AppointmentOut.model_validate(await update(actor, appointment_id, changes))
 
 

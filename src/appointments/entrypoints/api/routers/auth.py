@@ -8,6 +8,9 @@ from pydantic import ValidationError
 
 from appointments.application import auth
 from appointments.application.users import NewUser, PatientDetails
+from appointments.container import Container
+from appointments.domain.text import Length
+from appointments.domain.users import LOGIN_NAME, PASSWORD_ATTEMPT
 from appointments.entrypoints.api.dependencies import CurrentActor, use
 from appointments.entrypoints.api.schemas.common import AUTH_ERRORS, errors
 from appointments.entrypoints.api.schemas.users import (
@@ -21,6 +24,11 @@ from appointments.entrypoints.api.schemas.users import (
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
+
+def _text_schema(length: Length) -> dict[str, object]:
+    return {"type": "string", "minLength": length.min, "maxLength": length.max}
+
+
 LOGIN_BODY = {
     "requestBody": {
         "required": True,
@@ -30,8 +38,8 @@ LOGIN_BODY = {
                     "type": "object",
                     "required": ["username", "password"],
                     "properties": {
-                        "username": {"type": "string", "minLength": 1, "maxLength": 320},
-                        "password": {"type": "string", "minLength": 1, "maxLength": 1024},
+                        "username": _text_schema(LOGIN_NAME),
+                        "password": _text_schema(PASSWORD_ATTEMPT),
                         "grant_type": {"type": "string", "enum": ["password"]},
                         "scope": {"type": "string"},
                         "client_id": {"type": "string"},
@@ -66,7 +74,7 @@ async def _login_form(request: Request) -> LoginIn:
 )
 async def register(
     body: RegisterIn,
-    register: Annotated[auth.RegisterPatient, Depends(use("register_patient"))],
+    register: Annotated[auth.RegisterPatient, Depends(use(Container.register_patient))],
 ) -> UserOut:
     """Create a PATIENT login and its patient record."""
     user = await register(
@@ -81,7 +89,7 @@ async def register(
 )
 async def login(
     credentials: Annotated[LoginIn, Depends(_login_form)],
-    login: Annotated[auth.Login, Depends(use("login"))],
+    login: Annotated[auth.Login, Depends(use(Container.login))],
 ) -> TokenOut:
     """Username or email, and password (OAuth2 form or JSON)."""
     issued = await login(credentials.username, credentials.password)
@@ -89,7 +97,9 @@ async def login(
 
 
 @router.get("/me", response_model=MeOut, responses=errors(*AUTH_ERRORS))
-async def me(actor: CurrentActor, get_me: Annotated[auth.GetMe, Depends(use("get_me"))]) -> MeOut:
+async def me(
+    actor: CurrentActor, get_me: Annotated[auth.GetMe, Depends(use(Container.get_me))]
+) -> MeOut:
     found = await get_me(actor)
     return MeOut.model_validate(
         {
@@ -102,7 +112,7 @@ async def me(actor: CurrentActor, get_me: Annotated[auth.GetMe, Depends(use("get
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=errors(*AUTH_ERRORS))
 async def logout(
-    actor: CurrentActor, logout: Annotated[auth.Logout, Depends(use("logout"))]
+    actor: CurrentActor, logout: Annotated[auth.Logout, Depends(use(Container.logout))]
 ) -> Response:
     """Revoke the presented token everywhere until it expires."""
     await logout(actor)
@@ -113,7 +123,7 @@ async def logout(
 async def change_password(
     body: PasswordChangeIn,
     actor: CurrentActor,
-    change: Annotated[auth.ChangePassword, Depends(use("change_password"))],
+    change: Annotated[auth.ChangePassword, Depends(use(Container.change_password))],
 ) -> Response:
     """Change the password; every token issued before is revoked."""
     await change(actor, body.current_password, body.new_password)

@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Response, status
 
 from appointments.application import departments as uc
+from appointments.container import Container
 from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
 from appointments.entrypoints.api.schemas.clinic import (
     DepartmentIn,
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/api/departments", tags=["departments"], responses=er
 async def list_departments(
     actor: CurrentActor,
     page: Pagination,
-    list_departments: Annotated[uc.ListDepartments, Depends(use("list_departments"))],
+    list_departments: Annotated[uc.ListDepartments, Depends(use(Container.list_departments))],
 ) -> PageOut[DepartmentOut]:
     return page_out(DepartmentOut, await list_departments(actor, page))
 
@@ -30,7 +31,7 @@ async def list_departments(
 async def get_department(
     department_id: UUID,
     actor: CurrentActor,
-    get: Annotated[uc.GetDepartment, Depends(use("get_department"))],
+    get: Annotated[uc.GetDepartment, Depends(use(Container.get_department))],
 ) -> DepartmentOut:
     return DepartmentOut.model_validate(await get(actor, department_id))
 
@@ -44,7 +45,7 @@ async def get_department(
 async def create_department(
     body: DepartmentIn,
     actor: CurrentActor,
-    create: Annotated[uc.CreateDepartment, Depends(use("create_department"))],
+    create: Annotated[uc.CreateDepartment, Depends(use(Container.create_department))],
 ) -> DepartmentOut:
     return DepartmentOut.model_validate(await create(actor, body.name, body.description))
 
@@ -54,15 +55,9 @@ async def update_department(
     department_id: UUID,
     body: DepartmentPatchIn,
     actor: CurrentActor,
-    update: Annotated[uc.UpdateDepartment, Depends(use("update_department"))],
+    update: Annotated[uc.UpdateDepartment, Depends(use(Container.update_department))],
 ) -> DepartmentOut:
-    department = await update(
-        actor,
-        department_id,
-        body.name,
-        body.description,
-        description_sent="description" in body.model_fields_set,
-    )
+    department = await update(actor, department_id, body.changes(uc.DepartmentChanges))
     return DepartmentOut.model_validate(department)
 
 
@@ -72,7 +67,7 @@ async def update_department(
 async def delete_department(
     department_id: UUID,
     actor: CurrentActor,
-    delete: Annotated[uc.DeleteDepartment, Depends(use("delete_department"))],
+    delete: Annotated[uc.DeleteDepartment, Depends(use(Container.delete_department))],
 ) -> Response:
     await delete(actor, department_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,10 +7,18 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from appointments.application import doctors as uc
-from appointments.application.ports import DoctorFilter
+from appointments.application import schedules
+from appointments.application.ports.queries import DoctorFilter
 from appointments.application.users import NewUser
+from appointments.container import Container
 from appointments.domain.schedule import WeeklyInterval
-from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
+from appointments.entrypoints.api.dependencies import (
+    CurrentActor,
+    Pagination,
+    SearchQuery,
+    use,
+)
+from appointments.entrypoints.api.schemas.appointments import DURATION_BOUNDS
 from appointments.entrypoints.api.schemas.clinic import (
     AvailabilityOut,
     DoctorIn,
@@ -28,7 +36,7 @@ from appointments.entrypoints.api.schemas.common import IsoDate, PageOut, errors
 router = APIRouter(prefix="/api/doctors", tags=["doctors"], responses=errors(401, 422, 503))
 
 
-def _schedule_out(found: uc.DoctorSchedule) -> ScheduleOut:
+def _schedule_out(found: schedules.DoctorSchedule) -> ScheduleOut:
     return ScheduleOut(
         timezone=found.timezone,
         weekly=[
@@ -43,9 +51,9 @@ def _schedule_out(found: uc.DoctorSchedule) -> ScheduleOut:
 async def list_doctors(
     actor: CurrentActor,
     page: Pagination,
-    list_doctors: Annotated[uc.ListDoctors, Depends(use("list_doctors"))],
+    list_doctors: Annotated[uc.ListDoctors, Depends(use(Container.list_doctors))],
     department_id: UUID | None = None,
-    q: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
+    q: SearchQuery = None,
     is_active: bool = True,
 ) -> PageOut[DoctorOut]:
     filters = DoctorFilter(department_id=department_id, q=q, is_active=is_active)
@@ -56,7 +64,7 @@ async def list_doctors(
 async def get_doctor(
     doctor_id: UUID,
     actor: CurrentActor,
-    get: Annotated[uc.GetDoctor, Depends(use("get_doctor"))],
+    get: Annotated[uc.GetDoctor, Depends(use(Container.get_doctor))],
 ) -> DoctorOut:
     return DoctorOut.model_validate(await get(actor, doctor_id))
 
@@ -70,7 +78,7 @@ async def get_doctor(
 async def create_doctor(
     body: DoctorIn,
     actor: CurrentActor,
-    create: Annotated[uc.CreateDoctor, Depends(use("create_doctor"))],
+    create: Annotated[uc.CreateDoctor, Depends(use(Container.create_doctor))],
 ) -> DoctorOut:
     doctor = await create(
         actor,
@@ -87,16 +95,16 @@ async def update_doctor(
     doctor_id: UUID,
     body: DoctorPatchIn,
     actor: CurrentActor,
-    update: Annotated[uc.UpdateDoctor, Depends(use("update_doctor"))],
+    update: Annotated[uc.UpdateDoctor, Depends(use(Container.update_doctor))],
 ) -> DoctorOut:
-    return DoctorOut.model_validate(await update(actor, doctor_id, uc.DoctorChanges(body.sent())))
+    return DoctorOut.model_validate(await update(actor, doctor_id, body.changes(uc.DoctorChanges)))
 
 
 @router.delete("/{doctor_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403, 404))
 async def deactivate_doctor(
     doctor_id: UUID,
     actor: CurrentActor,
-    deactivate: Annotated[uc.DeactivateDoctor, Depends(use("deactivate_doctor"))],
+    deactivate: Annotated[uc.DeactivateDoctor, Depends(use(Container.deactivate_doctor))],
 ) -> Response:
     """Deactivate doctor and login; their future active appointments are cancelled."""
     await deactivate(actor, doctor_id)
@@ -107,7 +115,7 @@ async def deactivate_doctor(
 async def get_schedule(
     doctor_id: UUID,
     actor: CurrentActor,
-    get: Annotated[uc.GetSchedule, Depends(use("get_schedule"))],
+    get: Annotated[schedules.GetSchedule, Depends(use(Container.get_schedule))],
 ) -> ScheduleOut:
     return _schedule_out(await get(actor, doctor_id))
 
@@ -117,7 +125,7 @@ async def set_schedule(
     doctor_id: UUID,
     body: ScheduleIn,
     actor: CurrentActor,
-    put: Annotated[uc.SetSchedule, Depends(use("set_schedule"))],
+    put: Annotated[schedules.SetSchedule, Depends(use(Container.set_schedule))],
 ) -> ScheduleOut:
     intervals = [
         WeeklyInterval(i.weekday, time.fromisoformat(i.start), time.fromisoformat(i.end))
@@ -136,7 +144,7 @@ async def add_time_off(
     doctor_id: UUID,
     body: TimeOffIn,
     actor: CurrentActor,
-    add: Annotated[uc.AddTimeOff, Depends(use("add_time_off"))],
+    add: Annotated[schedules.AddTimeOff, Depends(use(Container.add_time_off))],
 ) -> TimeOffOut:
     found = await add(actor, doctor_id, body.starts_at, body.ends_at, body.reason)
     return TimeOffOut.model_validate(found)
@@ -151,7 +159,7 @@ async def delete_time_off(
     doctor_id: UUID,
     time_off_id: UUID,
     actor: CurrentActor,
-    delete: Annotated[uc.DeleteTimeOff, Depends(use("delete_time_off"))],
+    delete: Annotated[schedules.DeleteTimeOff, Depends(use(Container.delete_time_off))],
 ) -> Response:
     await delete(actor, doctor_id, time_off_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -161,10 +169,10 @@ async def delete_time_off(
 async def availability(
     doctor_id: UUID,
     actor: CurrentActor,
-    get: Annotated[uc.GetAvailability, Depends(use("get_availability"))],
+    get: Annotated[schedules.GetAvailability, Depends(use(Container.get_availability))],
     date_from: IsoDate,
     date_to: IsoDate,
-    duration_minutes: Annotated[int, Query(ge=5, le=480)] = 30,
+    duration_minutes: Annotated[int, Query(json_schema_extra=DURATION_BOUNDS)] = 30,
 ) -> AvailabilityOut:
     """Bookable slots (UTC), stepping by `duration_minutes` from each working interval's
     start; at most 31 days."""
@@ -172,5 +180,5 @@ async def availability(
     return AvailabilityOut(
         doctor_id=found.doctor_id,
         timezone=found.timezone,
-        slots=[SlotOut(starts_at=s.start, ends_at=s.end) for s in found.slots],
+        slots=[SlotOut(starts_at=s.starts_at, ends_at=s.ends_at) for s in found.slots],
     )

@@ -6,17 +6,22 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from appointments.domain.appointments import Status
+from appointments.domain.appointments import CANCELLATION_REASON, NOTES, REASON, Status
+from appointments.domain.booking import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from appointments.entrypoints.api.schemas.common import (
     JSON_NUMBER,
     Input,
-    LongText,
     Output,
-    ShortText,
     UtcDatetime,
+    free,
 )
 
-DurationMinutes = Annotated[int, Field(ge=1, le=24 * 60), JSON_NUMBER]
+# The bounds are documented here and enforced by the domain, so any duration out of them
+# is refused the same way: 422 `invalid_duration`.
+DURATION_BOUNDS = {"minimum": MIN_DURATION_MINUTES, "maximum": MAX_DURATION_MINUTES}
+DurationMinutes = Annotated[int, Field(json_schema_extra=DURATION_BOUNDS), JSON_NUMBER]
+Reason = Annotated[str, free(REASON)]
+Notes = Annotated[str, free(NOTES)]
 
 
 class AppointmentOut(Output):
@@ -40,7 +45,7 @@ class AppointmentIn(Input):
     starts_at: UtcDatetime
     ends_at: UtcDatetime | None = None
     duration_minutes: DurationMinutes | None = None
-    reason: ShortText | None = None
+    reason: Reason | None = None
 
 
 class AppointmentPatchIn(Input):
@@ -49,12 +54,12 @@ class AppointmentPatchIn(Input):
     starts_at: UtcDatetime | None = None
     ends_at: UtcDatetime | None = None
     duration_minutes: DurationMinutes | None = None
-    reason: ShortText | None = None
-    notes: LongText | None = None
+    reason: Reason | None = None
+    notes: Notes | None = None
 
 
 class CancelIn(Input):
-    reason: ShortText | None = None
+    reason: Annotated[str, free(CANCELLATION_REASON)] | None = None
 
 
 class UsersStats(BaseModel):

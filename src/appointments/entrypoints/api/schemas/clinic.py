@@ -6,23 +6,27 @@ from uuid import UUID
 
 from pydantic import EmailStr, Field, StringConstraints
 
+from appointments.domain.departments import DEPARTMENT_NAME, DESCRIPTION
+from appointments.domain.doctors import SPECIALIZATION
+from appointments.domain.schedule import MAX_WEEKLY_INTERVALS, TIME_OFF_REASON
 from appointments.entrypoints.api.schemas.common import (
+    TRIM,
     FullName,
     Input,
     IsoDate,
     JsonInt,
-    LongText,
     Output,
     Password,
     Phone,
-    ShortText,
     Username,
     UtcDatetime,
-    trimmed,
+    free,
+    required,
 )
 
-DepartmentName = trimmed(100)
-Specialization = trimmed(200)
+DepartmentName = Annotated[str, required(DEPARTMENT_NAME), TRIM]
+Description = Annotated[str, free(DESCRIPTION)]
+Specialization = Annotated[str, required(SPECIALIZATION), TRIM]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
@@ -34,13 +38,13 @@ class DepartmentOut(Output):
 
 class DepartmentIn(Input):
     name: DepartmentName
-    description: LongText | None = None
+    description: Description | None = None
 
 
 class DepartmentPatchIn(Input):
     not_null = frozenset({"name"})
     name: DepartmentName | None = None
-    description: LongText | None = None
+    description: Description | None = None
 
 
 class DoctorOut(Output):
@@ -95,13 +99,13 @@ class ScheduleOut(Output):
 
 
 class ScheduleIn(Input):
-    weekly: list[WeeklyIntervalIO] = Field(max_length=7 * 24)
+    weekly: list[WeeklyIntervalIO] = Field(max_length=MAX_WEEKLY_INTERVALS)
 
 
 class TimeOffIn(Input):
     starts_at: UtcDatetime
     ends_at: UtcDatetime
-    reason: ShortText | None = None
+    reason: Annotated[str, free(TIME_OFF_REASON)] | None = None
 
 
 class SlotOut(Output):

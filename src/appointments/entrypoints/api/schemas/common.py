@@ -20,9 +20,13 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from appointments.application.ports import Page
+from appointments.application.ports.queries import Page
+from appointments.domain.contact import FULL_NAME, PHONE
+from appointments.domain.text import Length
+from appointments.domain.users import PASSWORD, USERNAME_PATTERN
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -73,8 +77,8 @@ def _number_only(value: object) -> object:
 JSON_NUMBER = BeforeValidator(_number_only)
 JsonInt = Annotated[int, JSON_NUMBER]
 JsonBool = Annotated[bool, Strict()]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
-Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,50}$")]
+Password = Annotated[str, StringConstraints(min_length=PASSWORD.min, max_length=PASSWORD.max)]
+Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
 # Unicode White_Space: what pydantic's (Rust) `\s` and `\S` mean, and what is trimmed.
 _BLANKS = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
     chr(c) for c in range(0x2000, 0x200B)
@@ -85,19 +89,23 @@ def _trim(value: str) -> str:
     return value.strip(_BLANKS)
 
 
-def trimmed(max_length: int) -> Any:
-    """Required text, stored without surrounding blanks. The documented limits hold on what
+def required(length: Length) -> StringConstraints:
+    """Required text within `length`. Used with TRIM: the documented limits hold on what
     the client sent (`strip_whitespace` would check them after trimming, so "\\r" or 201
     characters with a blank around them would contradict `minLength`/`maxLength`), and a
     blank-only value is refused by the documented `pattern`."""
-    constraints = StringConstraints(min_length=1, max_length=max_length, pattern=r"\S")
-    return Annotated[str, constraints, AfterValidator(_trim)]
+    return StringConstraints(min_length=length.min, max_length=length.max, pattern=r"\S")
 
 
-FullName = trimmed(200)
-Phone = trimmed(50)
-ShortText = Annotated[str, StringConstraints(max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=5000)]
+def free(length: Length) -> StringConstraints:
+    """Free text of at most `length.max` characters, kept as sent."""
+    return StringConstraints(max_length=length.max)
+
+
+# Stored without surrounding blanks.
+TRIM = AfterValidator(_trim)
+FullName = Annotated[str, required(FULL_NAME), TRIM]
+Phone = Annotated[str, required(PHONE), TRIM]
 
 
 class Input(BaseModel):
@@ -139,9 +147,10 @@ class Input(BaseModel):
                 field.update(branches[0] if len(branches) == 1 else {"anyOf": branches})
         return json_schema
 
-    def sent(self) -> dict[str, object]:
-        """The fields the client actually sent (PATCH semantics)."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
+    def changes(self, into: type[C]) -> C:
+        """The fields the client sent, as the use-case's partial update (`into`, a dataclass
+        of `Maybe` fields named like this model's): the others stay UNSET."""
+        return into(**{name: getattr(self, name) for name in self.model_fields_set})
 
 
 class Output(BaseModel):

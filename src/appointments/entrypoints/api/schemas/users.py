@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import EmailStr, Field
 
-from appointments.domain.users import Role
+from appointments.domain.users import LOGIN_NAME, PASSWORD_ATTEMPT, Role
 from appointments.entrypoints.api.schemas.common import (
     FullName,
     Input,
@@ -44,8 +44,8 @@ class RegisterIn(Input):
 
 
 class LoginIn(Input):
-    username: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    username: str = Field(min_length=LOGIN_NAME.min, max_length=LOGIN_NAME.max)
+    password: str = Field(min_length=PASSWORD_ATTEMPT.min, max_length=PASSWORD_ATTEMPT.max)
 
 
 class TokenOut(Output):
@@ -55,7 +55,7 @@ class TokenOut(Output):
 
 
 class PasswordChangeIn(Input):
-    current_password: str = Field(min_length=1, max_length=1024)
+    current_password: str = Field(min_length=PASSWORD_ATTEMPT.min, max_length=PASSWORD_ATTEMPT.max)
     new_password: Password
 
 

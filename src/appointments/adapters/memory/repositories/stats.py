@@ -1,0 +1,34 @@
+"""The admin dashboard's figures."""
+
+from __future__ import annotations
+
+from appointments.adapters.memory.repositories.base import MemoryRepository
+from appointments.application.ports.queries import DashboardStats
+from appointments.domain.appointments import ACTIVE_STATUSES, Status
+from appointments.domain.schedule import Span
+from appointments.domain.users import Role
+
+
+class MemoryStatsQueries(MemoryRepository):
+    async def dashboard(self, today: Span, next_7_days: Span) -> DashboardStats:
+        users = list(self._s.users.values())
+        appointments = list(self._s.appointments.values())
+        return DashboardStats(
+            users_total=len(users),
+            users_active=sum(u.is_active for u in users),
+            users_by_role={r: sum(u.role is r for u in users) for r in Role},
+            departments=len(self._s.departments),
+            doctors=len(self._s.doctors),
+            patients=len(self._s.patients),
+            appointments_total=len(appointments),
+            appointments_by_status={s: sum(a.status is s for a in appointments) for s in Status},
+            appointments_today=sum(
+                today.starts_at <= a.starts_at < today.ends_at and a.status is not Status.CANCELLED
+                for a in appointments
+            ),
+            appointments_next_7_days=sum(
+                next_7_days.starts_at <= a.starts_at < next_7_days.ends_at
+                and a.status in ACTIVE_STATUSES
+                for a in appointments
+            ),
+        )

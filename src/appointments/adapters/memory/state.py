@@ -1,0 +1,38 @@
+"""What the in-memory adapters store: one MemoryState per transaction, and the
+committed one in a MemoryStore shared by every unit of work made from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from appointments.domain.appointments import Appointment
+from appointments.domain.departments import Department
+from appointments.domain.doctors import Doctor
+from appointments.domain.patients import Patient
+from appointments.domain.schedule import TimeOff, WeeklySchedule
+from appointments.domain.users import User
+
+
+@dataclass
+class MemoryState:
+    """The "tables", keyed as in the database. Values are copies nobody else holds."""
+
+    users: dict[UUID, User] = field(default_factory=dict)
+    patients: dict[UUID, Patient] = field(default_factory=dict)
+    departments: dict[UUID, Department] = field(default_factory=dict)
+    doctors: dict[UUID, Doctor] = field(default_factory=dict)
+    schedules: dict[UUID, WeeklySchedule] = field(default_factory=dict)
+    time_off: dict[UUID, TimeOff] = field(default_factory=dict)
+    appointments: dict[UUID, Appointment] = field(default_factory=dict)
+    revoked_tokens: dict[str, datetime] = field(default_factory=dict)
+    login_failures: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+
+
+class MemoryStore:
+    """The committed state, shared by every unit of work made from it."""
+
+    def __init__(self) -> None:
+        self.state = MemoryState()
+        self.commits = 0

@@ -1,0 +1,100 @@
+"""Appointments: searches within what the caller may see, and the busy time of a party."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Row, false, select, true
+
+from appointments.adapters.sqlalchemy.repositories.base import SqlEntityRepository, entity_from
+from appointments.adapters.sqlalchemy.tables import appointments
+from appointments.application.access import AppointmentScope
+from appointments.application.ports.queries import AppointmentFilter, Page, PageRequest
+from appointments.domain.appointments import (
+    ACTIVE_STATUSES,
+    CHANGEABLE_STATUSES,
+    Appointment,
+    Status,
+)
+from appointments.domain.booking import MAX_DURATION
+from appointments.domain.schedule import Span
+
+ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
+CHANGEABLE = sorted(s.value for s in CHANGEABLE_STATUSES)
+
+
+def _appointment(row: Row[Any]) -> Appointment:
+    return entity_from(Appointment, row, status=Status(row.status))
+
+
+def _in_scope(scope: AppointmentScope) -> ColumnElement[bool]:
+    """The appointments `scope` admits: AppointmentScope.admits, as SQL."""
+    if scope.everyone:
+        return true()
+    if scope.doctor_id is not None:
+        return appointments.c.doctor_id == scope.doctor_id
+    if scope.patient_id is not None:
+        return appointments.c.patient_id == scope.patient_id
+    return false()
+
+
+class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
+    table = appointments
+    _from_row = staticmethod(_appointment)
+    lock_mode = "update"
+
+    async def search(self, filters: AppointmentFilter, page: PageRequest) -> Page[Appointment]:
+        query = select(appointments).where(_in_scope(filters.scope))
+        if filters.doctor_id is not None:
+            query = query.where(appointments.c.doctor_id == filters.doctor_id)
+        if filters.patient_id is not None:
+            query = query.where(appointments.c.patient_id == filters.patient_id)
+        if filters.status is not None:
+            query = query.where(appointments.c.status == filters.status.value)
+        if filters.starts_from is not None:
+            query = query.where(appointments.c.starts_at >= filters.starts_from)
+        if filters.starts_before is not None:
+            query = query.where(appointments.c.starts_at < filters.starts_before)
+        order = [appointments.c.starts_at, appointments.c.id]
+        rows, total = await self._page(query, order, page)
+        return Page([_appointment(r) for r in rows], total, page.limit, page.offset)
+
+    async def busy_spans(
+        self,
+        *,
+        within: Span,
+        doctor_id: UUID | None = None,
+        patient_id: UUID | None = None,
+        exclude_id: UUID | None = None,
+    ) -> list[Span]:
+        query = select(appointments.c.starts_at, appointments.c.ends_at).where(
+            appointments.c.status.in_(ACTIVE),
+            appointments.c.starts_at < within.ends_at,
+            appointments.c.ends_at > within.starts_at,
+            # Redundant but index-friendly: nothing lasts longer than MAX_DURATION, so the
+            # (doctor_id, starts_at) index scan gets a lower bound too.
+            appointments.c.starts_at > within.starts_at - MAX_DURATION,
+        )
+        if doctor_id is not None:
+            query = query.where(appointments.c.doctor_id == doctor_id)
+        if patient_id is not None:
+            query = query.where(appointments.c.patient_id == patient_id)
+        if exclude_id is not None:
+            query = query.where(appointments.c.id != exclude_id)
+        rows = await self._db.execute(query.order_by(appointments.c.starts_at))
+        return [Span(r.starts_at, r.ends_at) for r in rows]
+
+    async def future_active(
+        self, *, now: datetime, doctor_id: UUID | None = None, patient_id: UUID | None = None
+    ) -> list[Appointment]:
+        query = select(appointments).where(
+            appointments.c.status.in_(CHANGEABLE), appointments.c.starts_at > now
+        )
+        if doctor_id is not None:
+            query = query.where(appointments.c.doctor_id == doctor_id)
+        if patient_id is not None:
+            query = query.where(appointments.c.patient_id == patient_id)
+        rows = await self._db.execute(query.order_by(appointments.c.starts_at))
+        return [_appointment(r) for r in rows]

@@ -1,0 +1,85 @@
+"""What every SQL repository shares: rows to entities and back, paging, add/get/save."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import Field, fields
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Row, Select, Table, bindparam, func, insert, select, update
+
+from appointments.adapters.sqlalchemy.database import Database
+from appointments.application.ports.queries import PageRequest
+
+
+class Dataclass(Protocol):
+    """Any dataclass (instance or class): what `dataclasses.fields` accepts."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+
+E = TypeVar("E", bound=Dataclass)
+
+
+def values_of(entity: Dataclass) -> dict[str, Any]:
+    """An entity as column values: field names are column names (enums bind as strings)."""
+    return {f.name: getattr(entity, f.name) for f in fields(entity)}
+
+
+def entity_from(cls: type[E], row: Row[Any], **converted: Any) -> E:
+    """A row as an entity of `cls`, taking the columns named like its fields."""
+    mapping = row._mapping
+    return cls(
+        **{f.name: mapping[f.name] for f in fields(cls) if f.name not in converted}, **converted
+    )
+
+
+@functools.cache
+def by_id(table: Table) -> Select[Any]:
+    """Built once per table: statement construction is a fair share of a small request."""
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+class SqlRepository:
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def _page(
+        self, query: Select[Any], order: list[Any], page: PageRequest
+    ) -> tuple[list[Row[Any]], int]:
+        """One query for the page, one for the total."""
+        total = await self._db.execute(select(func.count()).select_from(query.subquery()))
+        rows = await self._db.execute(query.order_by(*order).limit(page.limit).offset(page.offset))
+        return list(rows), int(total.scalar_one())
+
+
+class SqlEntityRepository(SqlRepository, Generic[E]):
+    """add / get / save for an entity stored as one row of `table` (keyed by `id`)."""
+
+    table: ClassVar[Table]
+    # Row lock taken by get(lock=True): "share" for rows a transaction relies on,
+    # "update" for rows it will change.
+    lock_mode: ClassVar[str] = "share"
+
+    @staticmethod
+    def _from_row(row: Row[Any]) -> E:
+        raise NotImplementedError
+
+    async def add(self, entity: E) -> None:
+        await self._db.execute(insert(self.table).values(values_of(entity)))
+
+    async def get(self, entity_id: UUID, *, lock: bool = False) -> E | None:
+        query = by_id(self.table)
+        if lock:
+            query = query.with_for_update(read=self.lock_mode == "share")
+        row = (await self._db.execute(query, {"id": entity_id})).first()
+        return self._from_row(row) if row else None
+
+    async def save(self, entity: E) -> None:
+        entity_id = getattr(entity, "id")  # noqa: B009 - E is any entity with an id
+        await self._db.execute(
+            update(self.table).where(self.table.c.id == entity_id).values(values_of(entity))
+        )

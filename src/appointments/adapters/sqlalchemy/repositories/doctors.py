@@ -1,0 +1,116 @@
+"""Doctors (named by their user), their weekly schedules and their time off."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, delete, insert, or_, select, update
+
+from appointments.adapters.sqlalchemy.repositories.base import SqlRepository, entity_from, values_of
+from appointments.adapters.sqlalchemy.tables import doctors, time_off, users, weekly_intervals
+from appointments.application.ports.queries import DoctorFilter, Page, PageRequest
+from appointments.domain.doctors import Doctor
+from appointments.domain.schedule import Span, TimeOff, WeeklyInterval, WeeklySchedule
+
+# Name and email are the user's: read from it, so the two cannot drift apart.
+_DOCTOR_COLUMNS = select(doctors, users.c.full_name, users.c.email).join_from(
+    doctors, users, doctors.c.user_id == users.c.id
+)
+
+
+def _doctor(row: Row[Any]) -> Doctor:
+    return entity_from(Doctor, row)
+
+
+def _time_off(row: Row[Any]) -> TimeOff:
+    return entity_from(TimeOff, row)
+
+
+class SqlDoctorRepository(SqlRepository):
+    async def add(self, doctor: Doctor, schedule: WeeklySchedule) -> None:
+        await self._db.execute(
+            insert(doctors).values(
+                id=doctor.id,
+                user_id=doctor.user_id,
+                department_id=doctor.department_id,
+                specialization=doctor.specialization,
+                phone=doctor.phone,
+                is_active=doctor.is_active,
+            )
+        )
+        await self.set_schedule(doctor.id, schedule)
+
+    async def get(self, doctor_id: UUID, *, lock: bool = False) -> Doctor | None:
+        query = _DOCTOR_COLUMNS.where(doctors.c.id == doctor_id)
+        if lock:
+            query = query.with_for_update(read=True, of=doctors)
+        row = (await self._db.execute(query)).first()
+        return _doctor(row) if row else None
+
+    async def save(self, doctor: Doctor) -> None:
+        await self._db.execute(
+            update(doctors)
+            .where(doctors.c.id == doctor.id)
+            .values(
+                department_id=doctor.department_id,
+                specialization=doctor.specialization,
+                phone=doctor.phone,
+                is_active=doctor.is_active,
+            )
+        )
+
+    async def search(self, filters: DoctorFilter, page: PageRequest) -> Page[Doctor]:
+        query = _DOCTOR_COLUMNS
+        if filters.department_id is not None:
+            query = query.where(doctors.c.department_id == filters.department_id)
+        if filters.is_active is not None:
+            query = query.where(doctors.c.is_active == filters.is_active)
+        if filters.q:
+            query = query.where(
+                or_(
+                    users.c.full_name.icontains(filters.q, autoescape=True),
+                    doctors.c.specialization.icontains(filters.q, autoescape=True),
+                    users.c.email.icontains(filters.q, autoescape=True),
+                )
+            )
+        rows, total = await self._page(query, [users.c.full_name, doctors.c.id], page)
+        return Page([_doctor(r) for r in rows], total, page.limit, page.offset)
+
+    async def get_schedule(self, doctor_id: UUID) -> WeeklySchedule:
+        query = select(weekly_intervals).where(weekly_intervals.c.doctor_id == doctor_id)
+        rows = await self._db.execute(query)
+        return WeeklySchedule.of(WeeklyInterval(r.weekday, r.starts, r.ends) for r in rows)
+
+    async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None:
+        await self._db.execute(
+            delete(weekly_intervals).where(weekly_intervals.c.doctor_id == doctor_id)
+        )
+        if schedule.intervals:
+            await self._db.execute(
+                insert(weekly_intervals),
+                [
+                    {"doctor_id": doctor_id, "weekday": i.weekday, "starts": i.start, "ends": i.end}
+                    for i in schedule.intervals
+                ],
+            )
+
+    async def add_time_off(self, item: TimeOff) -> None:
+        await self._db.execute(insert(time_off).values(values_of(item)))
+
+    async def get_time_off(self, time_off_id: UUID) -> TimeOff | None:
+        query = select(time_off).where(time_off.c.id == time_off_id)
+        row = (await self._db.execute(query)).first()
+        return _time_off(row) if row else None
+
+    async def delete_time_off(self, time_off_id: UUID) -> None:
+        await self._db.execute(delete(time_off).where(time_off.c.id == time_off_id))
+
+    async def list_time_off(self, doctor_id: UUID, within: Span | None = None) -> list[TimeOff]:
+        query = select(time_off).where(time_off.c.doctor_id == doctor_id)
+        if within is not None:
+            query = query.where(
+                time_off.c.starts_at < within.ends_at, time_off.c.ends_at > within.starts_at
+            )
+        rows = await self._db.execute(query.order_by(time_off.c.starts_at, time_off.c.id))
+        return [_time_off(r) for r in rows]

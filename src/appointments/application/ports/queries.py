@@ -1,0 +1,98 @@
+"""What use-cases ask repositories for, and the read models they get back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+from uuid import UUID
+
+from appointments.application.access import AppointmentScope, PatientScope
+from appointments.domain.appointments import Status
+from appointments.domain.schedule import Span
+from appointments.domain.users import Role, User
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int = DEFAULT_PAGE_SIZE
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    role: Role | None = None
+    is_active: bool | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFilter:
+    scope: PatientScope
+    q: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorFilter:
+    department_id: UUID | None = None
+    q: str | None = None
+    is_active: bool | None = True
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentFilter:
+    """What the caller asked for, within what the caller may see (`scope`)."""
+
+    scope: AppointmentScope = field(default_factory=AppointmentScope.everything)
+    doctor_id: UUID | None = None
+    patient_id: UUID | None = None
+    status: Status | None = None
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """What authenticating a token needs, read in one round trip."""
+
+    user: User
+    patient_id: UUID | None
+    doctor_id: UUID | None
+    token_revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFailures:
+    count: int
+    first_failed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardStats:
+    users_total: int
+    users_active: int
+    users_by_role: dict[Role, int]
+    departments: int
+    doctors: int
+    patients: int
+    appointments_total: int
+    appointments_by_status: dict[Status, int]
+    appointments_today: int
+    appointments_next_7_days: int
+
+
+class StatsQueries(Protocol):
+    async def dashboard(self, today: Span, next_7_days: Span) -> DashboardStats: ...

@@ -1,0 +1,41 @@
+"""The unit of work: one transaction per use-case call, holding every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from appointments.application.ports.queries import StatsQueries
+from appointments.application.ports.repositories import (
+    AppointmentRepository,
+    DepartmentRepository,
+    DoctorRepository,
+    LoginFailureRepository,
+    PatientRepository,
+    RevokedTokenRepository,
+    UserRepository,
+)
+
+
+class UnitOfWork(Protocol):
+    """Rolled back unless `commit()` is awaited."""
+
+    users: UserRepository
+    patients: PatientRepository
+    departments: DepartmentRepository
+    doctors: DoctorRepository
+    appointments: AppointmentRepository
+    revoked_tokens: RevokedTokenRepository
+    login_failures: LoginFailureRepository
+    stats: StatsQueries
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...

@@ -1,0 +1,155 @@
+"""A doctor's working time: weekly schedule, time off, and the availability computed from
+them with the same domain code that validates a booking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from appointments.application.access import (
+    STAFF,
+    Actor,
+    Restricted,
+    check_may_manage_doctor,
+    may_see_time_off_reason,
+    visible,
+)
+from appointments.application.config import ClinicConfig
+from appointments.application.errors import RangeTooLong
+from appointments.application.ports.services import Clock
+from appointments.application.ports.unit_of_work import UnitOfWork
+from appointments.domain.booking import duration_of
+from appointments.domain.errors import InvalidValue
+from appointments.domain.schedule import (
+    Span,
+    TimeOff,
+    WeeklyInterval,
+    WeeklySchedule,
+    free_slots,
+    local_days,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorSchedule:
+    timezone: str
+    weekly: WeeklySchedule
+    time_off: list[TimeOff]
+
+
+async def _upcoming_time_off(uow: UnitOfWork, doctor_id: UUID, now: datetime) -> list[TimeOff]:
+    return [t for t in await uow.doctors.list_time_off(doctor_id) if t.ends_at > now]
+
+
+class GetSchedule:
+    """Schedule and upcoming time off, reasons only for those who may see them."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, config: ClinicConfig) -> None:
+        self._uow, self._clock, self._zone = uow, clock, config.timezone
+
+    async def __call__(self, actor: Actor, doctor_id: UUID) -> DoctorSchedule:
+        async with self._uow as uow:
+            visible(await uow.doctors.get(doctor_id))
+            weekly = await uow.doctors.get_schedule(doctor_id)
+            time_off = await _upcoming_time_off(uow, doctor_id, self._clock.now())
+        if not may_see_time_off_reason(actor, doctor_id):
+            time_off = [t.without_reason() for t in time_off]
+        return DoctorSchedule(self._zone, weekly, time_off)
+
+
+class SetSchedule(Restricted, roles=STAFF):
+    def __init__(self, uow: UnitOfWork, clock: Clock, config: ClinicConfig) -> None:
+        self._uow, self._clock, self._zone = uow, clock, config.timezone
+
+    async def __call__(
+        self, actor: Actor, doctor_id: UUID, intervals: list[WeeklyInterval]
+    ) -> DoctorSchedule:
+        check_may_manage_doctor(actor, doctor_id)
+        weekly = WeeklySchedule.of(intervals)
+        async with self._uow as uow:
+            visible(await uow.doctors.get(doctor_id))
+            await uow.doctors.set_schedule(doctor_id, weekly)
+            time_off = await _upcoming_time_off(uow, doctor_id, self._clock.now())
+            await uow.commit()
+        return DoctorSchedule(self._zone, weekly, time_off)
+
+
+class AddTimeOff(Restricted, roles=STAFF):
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def __call__(
+        self,
+        actor: Actor,
+        doctor_id: UUID,
+        starts_at: datetime,
+        ends_at: datetime,
+        reason: str | None,
+    ) -> TimeOff:
+        check_may_manage_doctor(actor, doctor_id)
+        time_off = TimeOff(doctor_id, starts_at, ends_at, reason)
+        async with self._uow as uow:
+            visible(await uow.doctors.get(doctor_id))
+            await uow.doctors.add_time_off(time_off)
+            await uow.commit()
+        return time_off
+
+
+class DeleteTimeOff(Restricted, roles=STAFF):
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def __call__(self, actor: Actor, doctor_id: UUID, time_off_id: UUID) -> None:
+        check_may_manage_doctor(actor, doctor_id)
+        async with self._uow as uow:
+            time_off = await uow.doctors.get_time_off(time_off_id)
+            visible(time_off, time_off is not None and time_off.doctor_id == doctor_id)
+            await uow.doctors.delete_time_off(time_off_id)
+            await uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    doctor_id: UUID
+    timezone: str
+    slots: list[Span]
+
+
+class GetAvailability:
+    """Bookable slots, computed with the same domain code that validates a booking."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, config: ClinicConfig) -> None:
+        self._uow, self._clock, self._config = uow, clock, config
+
+    async def __call__(
+        self, actor: Actor, doctor_id: UUID, date_from: date, date_to: date, duration_minutes: int
+    ) -> Availability:
+        days = (date_to - date_from).days + 1
+        if days < 1:
+            raise InvalidValue("date_to must not be before date_from.")
+        if days > self._config.availability_max_days:
+            raise RangeTooLong(
+                f"At most {self._config.availability_max_days} days can be asked at once."
+            )
+        zone = ZoneInfo(self._config.timezone)
+        window = local_days(date_from, date_to, zone)
+        async with self._uow as uow:
+            doctor = visible(await uow.doctors.get(doctor_id))
+            duration = duration_of(duration_minutes)
+            if not doctor.is_active:
+                return Availability(doctor_id, self._config.timezone, [])
+            weekly = await uow.doctors.get_schedule(doctor_id)
+            busy = await uow.appointments.busy_spans(within=window, doctor_id=doctor_id)
+            time_off = await uow.doctors.list_time_off(doctor_id, within=window)
+        slots = free_slots(
+            weekly,
+            zone,
+            date_from,
+            date_to,
+            duration,
+            self._clock.now(),
+            busy + [t.span for t in time_off],
+        )
+        return Availability(doctor_id, self._config.timezone, slots)
