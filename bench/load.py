@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -51,6 +52,7 @@ BIN = REPO / ".venv" / "bin"
 ACTIVE = "('scheduled', 'confirmed', 'checked_in')"
 RACE_ATTEMPTS, RACE_SLOTS = 200, 10
 BOOKING_DAYS_AHEAD = 100  # bookings go past the seeded window (today + 90 days)
+SERVICE_DAYS_AHEAD = 200  # bookings with a buffered service, past the plain ones
 RACE_DAYS_AHEAD = 95
 
 # The issue's targets: ratios to the raw-asyncpg ceiling (2 workers) of the same run.
@@ -270,16 +272,26 @@ def probe_lines(base: str, today: date, data: seed.Clinic) -> dict[str, list[Lin
 
 
 def booking_lines(
-    token: str, data: seed.Clinic, zone: ZoneInfo, today: date, first: int, count: int
+    token: str,
+    data: seed.Clinic,
+    zone: ZoneInfo,
+    today: date,
+    first: int,
+    count: int,
+    services: dict[uuid.UUID, str] | None = None,
 ) -> Iterator[Line]:
     """Booking i: doctor i % D, the (i // D)-th working slot from BOOKING_DAYS_AHEAD on,
-    patient i % P; the D bookings of one slot have D distinct patients."""
+    patient i % P; the D bookings of one slot have D distinct patients. With `services`
+    (department id -> a service with a 30-minute buffer after), every other slot from
+    SERVICE_DAYS_AHEAD on, with the doctor's department's service: buffered spans touch."""
     doctors, patients = len(data.doctor_ids), len(data.patient_ids)
     days: list[date] = []
-    day = today + timedelta(days=BOOKING_DAYS_AHEAD)
+    stride = 1 if services is None else 2
+    day = today + timedelta(days=BOOKING_DAYS_AHEAD if services is None else SERVICE_DAYS_AHEAD)
     for i in range(first, first + count):
         k = i // doctors
-        day_index, slot = divmod(k, seed.SLOTS_PER_DAY)
+        day_index, slot = divmod(k, seed.SLOTS_PER_DAY // stride)
+        slot *= stride
         while len(days) <= day_index:
             if day.weekday() < 5:
                 days.append(day)
@@ -292,7 +304,52 @@ def booking_lines(
             "duration_minutes": 30,
             "reason": "bench booking",
         }
+        if services is not None:
+            body["service_id"] = services[data.department_ids[i % doctors]]
         yield ("POST", "/api/appointments", token, "application/json", json.dumps(body))
+
+
+def _post_json(base: str, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(
+        f"{base}{path}", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def create_services(base: str, token: str, data: seed.Clinic) -> dict[uuid.UUID, str]:
+    """One 30-minute service with a 30-minute buffer after, per department."""
+    return {
+        department: str(
+            _post_json(
+                base,
+                token,
+                "/api/services",
+                {
+                    "name": "Bench consultation",
+                    "department_id": str(department),
+                    "duration_minutes": 30,
+                    "buffer_after_minutes": 30,
+                },
+            )["id"]
+        )
+        for department in sorted(set(data.department_ids))
+    }
+
+
+def create_room(base: str, token: str) -> str:
+    return str(_post_json(base, token, "/api/rooms", {"name": "Bench room"})["id"])
+
+
+def availability_with(
+    lines: list[Line], data: seed.Clinic, services: dict[uuid.UUID, str], room: str
+) -> Iterator[Line]:
+    """The availability probes again, asking for each doctor's service and one room."""
+    departments = dict(zip(data.doctor_ids, data.department_ids, strict=True))
+    for method, path, token, content_type, body in lines:
+        doctor = uuid.UUID(path.split("/")[3])
+        query = urlencode({"service_id": services[departments[doctor]], "room_id": room})
+        yield (method, f"{path}&{query}", token, content_type, body)
 
 
 def login_lines(patients: int) -> Iterator[Line]:
@@ -487,6 +544,28 @@ def phase_big(cfg: argparse.Namespace, now: datetime, zone: ZoneInfo) -> dict[st
         before = bookings_in_db()
         results["book"] = measure("POST /api/appointments", base, timed, 201, cfg, warmup=warm)
         results["book"]["rows_created_incl_warmup"] = bookings_in_db() - before
+        services = create_services(base, admin, data)
+        warm = write_requests(
+            "book_service_warm",
+            booking_lines(admin, data, zone, today, 0, warm_count, services),
+        )
+        timed = write_requests(
+            "book_service",
+            booking_lines(admin, data, zone, today, warm_count, timed_count // 2, services),
+        )
+        before = bookings_in_db()
+        results["book_service"] = measure(
+            "POST /api/appointments with a buffered service", base, timed, 201, cfg, warmup=warm
+        )
+        results["book_service"]["rows_created_incl_warmup"] = bookings_in_db() - before
+        results["availability_service_room"] = measure(
+            "GET availability (one week, service and room)", base,
+            write_requests(
+                "avail_service_room",
+                availability_with(lines["availability"], data, services, create_room(base, admin)),
+            ),
+            200, cfg,
+        )  # fmt: skip
         verify = raw_verify_rate(cfg.duration)
         results["login"] = measure(
             "POST /api/auth/login", base,
@@ -620,6 +699,11 @@ def markdown(report: dict[str, Any]) -> str:
         (f"GET /api/doctors/{{id}}/availability, 1 week ({n_small:,})", small["availability_week"]),
         (f"GET /api/doctors/{{id}}/availability, 1 week ({n_big:,})", big["availability_week"]),
         ("POST /api/appointments (distinct free slots)", big["book"]),
+        ("POST /api/appointments with a buffered service", big["book_service"]),
+        (
+            f"GET /api/doctors/{{id}}/availability, 1 week, service + room ({n_big:,})",
+            big["availability_service_room"],
+        ),
         ("POST /api/auth/login", big["login"]),
     ]
     for name, group in (("bare JSON", "bare_json"), ("raw asyncpg PK SELECT", "raw_asyncpg_pk")):

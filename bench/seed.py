@@ -82,6 +82,7 @@ CANCEL_REASONS = ["patient request", "doctor unavailable", "rescheduled", None]
 APPOINTMENT_COLUMNS = (
     "id", "patient_id", "doctor_id", "department_id", "starts_at", "ends_at", "status",
     "reason", "notes", "cancellation_reason", "created_at", "updated_at",
+    "blocked_from", "blocked_until",
 )  # fmt: skip
 
 
@@ -204,8 +205,9 @@ async def seed_clinic(
         progress = Progress("clinic", len(users) + len(patient_rows) + len(doctor_rows))
         async with connection.transaction():
             await connection.execute(
-                "TRUNCATE appointments, time_off, weekly_intervals, doctors, departments, "
-                "patients, revoked_tokens, login_failures, users"
+                "TRUNCATE appointments, services, rooms, booking_policy, time_off, "
+                "weekly_intervals, doctors, departments, patients, revoked_tokens, "
+                "login_failures, users"
             )
             user_columns = (
                 "id", "email", "username", "full_name", "role", "password_hash", "is_active",
@@ -338,7 +340,7 @@ def _day_rows(
             rows[d].append(
                 (_uuid(rng), clinic.patient_ids[patients[d]], clinic.doctor_ids[d],
                  clinic.department_ids[d], starts, ends, status, rng.choice(REASONS), None,
-                 cancel_reason, created, updated)
+                 cancel_reason, created, updated, starts, ends)
             )  # fmt: skip
     return rows
 

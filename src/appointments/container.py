@@ -19,7 +19,10 @@ from appointments.application import (
     departments,
     doctors,
     patients,
+    policy,
+    rooms,
     schedules,
+    services,
     stats,
     users,
 )
@@ -88,6 +91,20 @@ class Container(containers.DeclarativeContainer):
     create_department = providers.Factory(departments.CreateDepartment, uow)
     update_department = providers.Factory(departments.UpdateDepartment, uow)
     delete_department = providers.Factory(departments.DeleteDepartment, uow)
+
+    # services, rooms, policy
+    list_services = providers.Factory(services.ListServices, read_uow)
+    get_service = providers.Factory(services.GetService, read_uow)
+    create_service = providers.Factory(services.CreateService, uow)
+    update_service = providers.Factory(services.UpdateService, uow)
+    delete_service = providers.Factory(services.DeleteService, uow)
+    list_rooms = providers.Factory(rooms.ListRooms, read_uow)
+    get_room = providers.Factory(rooms.GetRoom, read_uow)
+    create_room = providers.Factory(rooms.CreateRoom, uow)
+    update_room = providers.Factory(rooms.UpdateRoom, uow)
+    delete_room = providers.Factory(rooms.DeleteRoom, uow)
+    get_policy = providers.Factory(policy.GetPolicy, read_uow)
+    put_policy = providers.Factory(policy.PutPolicy, uow)
 
     # doctors
     list_doctors = providers.Factory(doctors.ListDoctors, read_uow)

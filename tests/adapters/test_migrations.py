@@ -60,6 +60,10 @@ def schema_differences(connection: Connection) -> list[Any]:
         return list(compare_metadata(context, metadata))
 
 
+def appointment_columns(connection: Connection) -> set[str]:
+    return {c["name"] for c in inspect(connection).get_columns("appointments")}
+
+
 async def upgrade(url: str) -> None:
     await asyncio.to_thread(migrations.upgrade, url)
 
@@ -113,7 +117,8 @@ async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> N
     assert await migrations.pending_heads(url) == set()
 
     await asyncio.to_thread(command.downgrade, config, "-1")
-    assert "appointments" not in await inspect_db(url, table_names)
+    assert {"services", "rooms", "booking_policy"}.isdisjoint(await inspect_db(url, table_names))
+    assert "blocked_from" not in await inspect_db(url, appointment_columns)
     assert await migrations.pending_heads(url) == heads(url)
     await upgrade(url)
     assert await inspect_db(url, table_names) == SCHEMA_TABLES
@@ -130,12 +135,23 @@ async def test_postgres_schema_has_the_overlap_exclusion_constraints(
 
     await upgrade(url)
     found = await inspect_db(url, constraints)
-    assert set(found) == {"ex_appointments_doctor_overlap", "ex_appointments_patient_overlap"}
-    for party, definition in zip(("doctor", "patient"), sorted(found.values()), strict=True):
-        assert definition.startswith(f"EXCLUDE USING gist ({party}_id WITH =, tstzrange("), found
-        assert "'[)'" in definition
+    assert set(found) == {
+        "ex_appointments_doctor_overlap",
+        "ex_appointments_patient_overlap",
+        "ex_appointments_room_overlap",
+    }
+    # The doctor's time is the blocked span (buffers included); patient and room: the
+    # appointment's own span.
+    spans = {"doctor": "blocked_from, blocked_until", "patient": "starts_at, ends_at"}
+    spans["room"] = spans["patient"]
+    for party, span in spans.items():
+        definition = found[f"ex_appointments_{party}_overlap"]
+        assert definition.startswith(
+            f"EXCLUDE USING gist ({party}_id WITH =, tstzrange({span}, '[)'::text) WITH &&)"
+        ), definition
         for status in Status:
             assert (f"'{status}'" in definition) == (status in ACTIVE_STATUSES), status
+    assert "room_id IS NOT NULL" in found["ex_appointments_room_overlap"]
 
     config = migrations.alembic_config(url)
     await asyncio.to_thread(command.downgrade, config, "-1")

@@ -45,6 +45,11 @@ APPOINTMENT_FIELDS = {
     "cancellation_reason",
     "created_at",
     "updated_at",
+    "service_id",
+    "room_id",
+    "series_id",
+    "cancelled_by",
+    "cancelled_at",
 }
 
 

@@ -1,5 +1,5 @@
-"""Who may call what: every endpoint of Departments, Doctors, Patients and Appointments
-against every kind of caller, with the exact status.
+"""Who may call what: every endpoint of Departments, Doctors, Patients, Appointments,
+Services, Rooms and the booking policy against every kind of caller, with the exact status.
 
 The table is role x endpoint. Each endpoint is one test (per database) that runs every
 caller against a world of: an admin, the doctor, another doctor, the patient (who has an
@@ -49,6 +49,9 @@ class World:
             ("/api/patients", {}),
             ("/api/appointments", {}),
             ("/api/admin/users", {}),
+            ("/api/services", {}),
+            ("/api/rooms", {}),
+            ("/api/policy", {}),
         ]
         found = []
         for path, params in paths:
@@ -87,6 +90,20 @@ async def build_world(clinic: ApiClinic) -> World:
         headers=admin.headers,
     )
     assert time_off.status_code == 201, time_off.text
+    service = await clinic.client.post(
+        "/api/services",
+        json={
+            "name": f"Service {next(_names)}",
+            "department_id": department,
+            "duration_minutes": 30,
+        },
+        headers=admin.headers,
+    )
+    assert service.status_code == 201, service.text
+    room = await clinic.client.post(
+        "/api/rooms", json={"name": f"Room {next(_names)}"}, headers=admin.headers
+    )
+    assert room.status_code == 201, room.text
     world.ids = {
         "department": department,
         "empty_department": await clinic.department(admin),
@@ -94,6 +111,8 @@ async def build_world(clinic: ApiClinic) -> World:
         "patient": str(patient.patient_id),
         "appointment": str(booked.json()["id"]),
         "time_off": str(time_off.json()["id"]),
+        "service": str(service.json()["id"]),
+        "room": str(room.json()["id"]),
     }
     return world
 
@@ -249,6 +268,50 @@ ENDPOINTS: dict[str, Endpoint] = {
         "POST", APPOINTMENT + "/cancel", PARTIES_ONLY, lambda w: {"reason": "Cannot come"}
     ),
     "appointments.delete": Endpoint("DELETE", APPOINTMENT, (204, 204, 404, 204, 404, 401)),
+    # services
+    "services.list": Endpoint("GET", "/api/services", everyone()),
+    "services.get": Endpoint("GET", "/api/services/{service}", everyone()),
+    "services.create": Endpoint(
+        "POST",
+        "/api/services",
+        admin_only(201),
+        lambda w: {
+            "name": f"New service {next(_names)}",
+            "department_id": w.ids["department"],
+            "duration_minutes": 45,
+        },
+    ),
+    "services.update": Endpoint(
+        "PATCH", "/api/services/{service}", admin_only(200), lambda w: {"duration_minutes": 50}
+    ),
+    "services.delete": Endpoint("DELETE", "/api/services/{service}", admin_only(204)),
+    # rooms
+    "rooms.list": Endpoint("GET", "/api/rooms", everyone()),
+    "rooms.get": Endpoint("GET", "/api/rooms/{room}", everyone()),
+    "rooms.create": Endpoint(
+        "POST", "/api/rooms", admin_only(201), lambda w: {"name": f"New room {next(_names)}"}
+    ),
+    "rooms.update": Endpoint(
+        "PATCH",
+        "/api/rooms/{room}",
+        admin_only(200),
+        lambda w: {"department_id": w.ids["department"]},
+    ),
+    "rooms.delete": Endpoint("DELETE", "/api/rooms/{room}", admin_only(204)),
+    # the booking policy
+    "policy.get": Endpoint("GET", "/api/policy", everyone()),
+    "policy.put": Endpoint(
+        "PUT",
+        "/api/policy",
+        admin_only(200),
+        lambda w: {
+            "min_notice_minutes": 60,
+            "booking_horizon_days": 90,
+            "cancellation_cutoff_hours": 12,
+            "max_active_per_patient": 5,
+            "reminder_offsets_minutes": [120],
+        },
+    ),
 }
 
 # Objects whose very existence is private: a caller who may not see them must get the
@@ -335,11 +398,19 @@ async def test_access(clinic: ApiClinic, name: str) -> None:
 
 def test_the_table_covers_every_route_of_these_sections() -> None:
     """A new route in these sections must be added to the table above."""
-    from appointments.entrypoints.api.routers import appointments, departments, doctors, patients
+    from appointments.entrypoints.api.routers import (
+        appointments,
+        departments,
+        doctors,
+        patients,
+        policy,
+        rooms,
+        services,
+    )
 
     routes = {
         (method, route.path)  # type: ignore[attr-defined]
-        for module in (departments, doctors, patients, appointments)
+        for module in (departments, doctors, patients, appointments, services, rooms, policy)
         for route in module.router.routes
         for method in route.methods  # type: ignore[attr-defined]
     }
@@ -355,4 +426,6 @@ def _route_names() -> dict[str, str]:
         "patient": "{patient_id}",
         "appointment": "{appointment_id}",
         "time_off": "{time_off_id}",
+        "service": "{service_id}",
+        "room": "{room_id}",
     }

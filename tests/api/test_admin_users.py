@@ -476,6 +476,8 @@ async def test_dashboard_counts_what_exists(clinic: ApiClinic, clock: FixedClock
             "by_status": {s.value: 0 for s in Status},
             "today": 0,
             "upcoming_7_days": 0,
+            "late_cancellations_30d": 0,
+            "no_shows_30d": 0,
         },
     }
 
@@ -515,6 +517,8 @@ async def test_dashboard_counts_what_exists(clinic: ApiClinic, clock: FixedClock
             "by_status": by_status,
             "today": 1,
             "upcoming_7_days": 2,
+            "late_cancellations_30d": 0,  # an admin cancelled, and there is no cut-off
+            "no_shows_30d": 0,
         },
     }
 

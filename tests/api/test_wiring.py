@@ -21,11 +21,14 @@ from appointments.application import appointments as app_appointments
 from appointments.application import departments as app_departments
 from appointments.application import doctors as app_doctors
 from appointments.application import patients as app_patients
+from appointments.application import rooms as app_rooms
+from appointments.application import services as app_services
 from appointments.application import users as app_users
 from appointments.container import Container
 from appointments.domain.changes import UNSET
 from appointments.entrypoints.api.app import create_app
 from appointments.entrypoints.api.schemas import appointments as schemas_appointments
+from appointments.entrypoints.api.schemas import catalog as schemas_catalog
 from appointments.entrypoints.api.schemas import clinic as schemas_clinic
 from appointments.entrypoints.api.schemas import users as schemas_users
 from tests import conftest
@@ -151,6 +154,8 @@ async def test_no_route_answers_500(clinic: ApiClinic) -> None:
         (schemas_clinic.PatientIn, app_patients.PatientChanges),
         (schemas_clinic.PatientPatchIn, app_patients.PatientChanges),
         (schemas_appointments.AppointmentPatchIn, app_appointments.AppointmentChanges),
+        (schemas_catalog.ServicePatchIn, app_services.ServiceChanges),
+        (schemas_catalog.RoomPatchIn, app_rooms.RoomChanges),
     ],
 )
 def test_every_patch_body_maps_onto_its_partial_update(model: Any, changes: Any) -> None:

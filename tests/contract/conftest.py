@@ -164,6 +164,15 @@ def _seed(app: FastAPI, client: requests.Session, clock: FixedClock) -> World:
     empty_department = _ok(
         client.post("/api/departments", json={"name": "Empty wing"}, headers=as_admin), 201
     )
+    service = _ok(
+        client.post(
+            "/api/services",
+            json={"name": "ECG", "department_id": department["id"], "duration_minutes": 20},
+            headers=as_admin,
+        ),
+        201,
+    )
+    room = _ok(client.post("/api/rooms", json={"name": "Room 1"}, headers=as_admin), 201)
 
     def new_doctor(username: str) -> dict[str, Any]:
         body = {
@@ -253,6 +262,8 @@ def _seed(app: FastAPI, client: requests.Session, clock: FixedClock) -> World:
         "patient_id": [patient1.patient_id, patient2.patient_id, walk_in["id"]],  # type: ignore[list-item]
         "appointment_id": appointments,
         "time_off_id": [time_off["id"]],
+        "service_id": [service["id"]],
+        "room_id": [room["id"]],
     }
     world.expendable = {
         "user_id": [spare_user["id"]],

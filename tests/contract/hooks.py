@@ -24,10 +24,11 @@
 - Null link values: a stateful link from a nullable field (a front-desk patient's
   `user_id` is null) sends `None` as a UUID path parameter and still labels the request
   schema-valid. Its 422 is dropped; nothing else about it is.
-- Public catalog: every role may read any doctor or department by id (API.md), including
-  deactivated doctors that the default listing leaves out, which the CLI's
-  `object_level_authorization` heuristic takes for another patient's object. Its failures
-  on /api/doctors and /api/departments are dropped; on every other path they stand.
+- Public catalog: every role may read any doctor, department, service or room by id
+  (API.md), including deactivated ones that the default listing leaves out, which the
+  CLI's `object_level_authorization` heuristic takes for another patient's object. Its
+  failures on /api/doctors, /api/departments, /api/services and /api/rooms are dropped; on
+  every other path they stand.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ DESTRUCTIVE = frozenset(
         "DELETE /api/patients/{patient_id}",
     }
 )
-BODY_ID_FIELDS = ("department_id", "doctor_id", "patient_id")
-PUBLIC_CATALOG = ("/api/doctors", "/api/departments")
+BODY_ID_FIELDS = ("department_id", "doctor_id", "patient_id", "service_id", "room_id")
+PUBLIC_CATALOG = ("/api/doctors", "/api/departments", "/api/services", "/api/rooms")
 
 
 _EMAIL_FORMAT = jsonschema_rs.validator_for(

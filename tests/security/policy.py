@@ -73,4 +73,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/appointments/{appointment_id}/no-show"): frozenset({ADMIN, DOCTOR}),
     ("POST", "/api/appointments/{appointment_id}/cancel"): ANY_ROLE,  # the patient too
     ("DELETE", "/api/appointments/{appointment_id}"): ANY_ROLE,  # as cancel
+    # services, rooms, booking policy
+    ("GET", "/api/services"): ANY_ROLE,
+    ("GET", "/api/services/{service_id}"): ANY_ROLE,
+    ("POST", "/api/services"): ADMIN_ONLY,
+    ("PATCH", "/api/services/{service_id}"): ADMIN_ONLY,
+    ("DELETE", "/api/services/{service_id}"): ADMIN_ONLY,
+    ("GET", "/api/rooms"): ANY_ROLE,
+    ("GET", "/api/rooms/{room_id}"): ANY_ROLE,
+    ("POST", "/api/rooms"): ADMIN_ONLY,
+    ("PATCH", "/api/rooms/{room_id}"): ADMIN_ONLY,
+    ("DELETE", "/api/rooms/{room_id}"): ADMIN_ONLY,
+    ("GET", "/api/policy"): ANY_ROLE,
+    ("PUT", "/api/policy"): ADMIN_ONLY,
 }

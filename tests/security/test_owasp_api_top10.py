@@ -715,6 +715,8 @@ LISTS = [
     "/api/doctors",
     "/api/patients",
     "/api/appointments",
+    "/api/services",
+    "/api/rooms",
 ]
 
 
@@ -901,6 +903,22 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/appointments/{appointment_id}"): {"reason": "changed"},
     ("POST", "/api/appointments/{appointment_id}/cancel"): {"reason": "changed my mind"},
+    ("POST", "/api/services"): {
+        "name": "Service {unique}",
+        "department_id": "{department_id}",
+        "duration_minutes": 30,
+    },
+    ("PATCH", "/api/services/{service_id}"): {"description": "changed"},
+    ("POST", "/api/rooms"): {"name": "Room {unique}"},
+    ("PATCH", "/api/rooms/{room_id}"): {"name": "Room {unique}"},
+    # The defaults: storing them changes no later request of the matrix.
+    ("PUT", "/api/policy"): {
+        "min_notice_minutes": 0,
+        "booking_horizon_days": 365,
+        "cancellation_cutoff_hours": 0,
+        "max_active_per_patient": 0,
+        "reminder_offsets_minutes": [1440],
+    },
 }
 
 
@@ -940,6 +958,8 @@ async def test_api5_route_role_matrix(app: FastAPI, clinic: ApiClinic, engine: A
                 "department_id": str(uuid.uuid4()),
                 "appointment_id": str(uuid.uuid4()),
                 "time_off_id": str(uuid.uuid4()),
+                "service_id": str(uuid.uuid4()),
+                "room_id": str(uuid.uuid4()),
                 # API.md's "that doctor" / "the patient themself": the caller's own ids.
                 "doctor_id": str(doctor.doctor_id if caller == policy.DOCTOR else uuid.uuid4()),
                 "patient_id": str(patient.patient_id if caller == policy.PATIENT else uuid.uuid4()),

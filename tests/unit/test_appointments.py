@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appointments.domain.appointments import ACTIVE_STATUSES, Appointment, Status
+from appointments.domain.appointments import ACTIVE_STATUSES, Appointment, CancelledBy, Status
 from appointments.domain.booking import BookingContext, DoctorCalendar, check_booking
 from appointments.domain.errors import (
     DoctorUnavailable,
@@ -64,7 +64,7 @@ ACTIONS: dict[str, Action] = {
     "confirm": lambda a, now: a.confirm(now),
     "check_in": lambda a, now: a.check_in(now),
     "complete": lambda a, now: a.complete(now),
-    "cancel": lambda a, now: a.cancel("patient is ill", now),
+    "cancel": lambda a, now: a.cancel("patient is ill", now, by=CancelledBy.PATIENT),
     "mark_no_show": lambda a, now: a.mark_no_show(now),
     "reschedule": lambda a, now: a.reschedule(Span(NEW_START, NEW_END), open_calendar(now)),
 }
@@ -160,7 +160,7 @@ def test_reschedule_moves_and_resets_to_scheduled(status: Status) -> None:
 @pytest.mark.parametrize("reason", ["doctor_deactivated", None])
 def test_cancel_stores_reason(reason: str | None) -> None:
     appointment = make_appointment(Status.CONFIRMED)
-    appointment.cancel(reason, STARTS - timedelta(days=1))
+    appointment.cancel(reason, STARTS - timedelta(days=1), by=CancelledBy.ADMIN)
     assert appointment.status is Status.CANCELLED
     assert appointment.cancellation_reason == reason
     assert appointment.updated_at == STARTS - timedelta(days=1)
@@ -169,7 +169,7 @@ def test_cancel_stores_reason(reason: str | None) -> None:
 def test_refused_cancel_keeps_no_reason() -> None:
     appointment = make_appointment(Status.COMPLETED)
     with pytest.raises(InvalidTransition):
-        appointment.cancel("too late", AFTER_START)
+        appointment.cancel("too late", AFTER_START, by=CancelledBy.PATIENT)
     assert appointment.cancellation_reason is None
 
 

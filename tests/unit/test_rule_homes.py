@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from appointments.domain.appointments import Appointment, Status
+from appointments.domain.appointments import Appointment, CancelledBy, Status
 from appointments.domain.booking import (
     DEFAULT_DURATION,
     MAX_DURATION_MINUTES,
@@ -106,7 +106,7 @@ def test_a_refused_move_changes_nothing() -> None:
 
 def test_a_final_appointment_refuses_to_move_before_any_rule_runs() -> None:
     appointment = booked()
-    appointment.cancel(None, NOW)
+    appointment.cancel(None, NOW, by=CancelledBy.DOCTOR)
     # The context would refuse the span too (in the past): the status speaks first.
     with pytest.raises(InvalidTransition):
         appointment.reschedule(Span(NOW - HALF_HOUR, NOW), context())

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from appointments.application.errors import FieldNotAllowed, Forbidden
 from appointments.application.ports.services import TokenClaims
-from appointments.domain.appointments import Appointment
+from appointments.domain.appointments import Appointment, CancelledBy
 from appointments.domain.errors import InvalidValue, NotFound
 from appointments.domain.users import Role
 
@@ -133,6 +133,16 @@ def may_run_appointment(actor: Actor, appointment: Appointment) -> bool:
 def check_may_write_notes(actor: Actor, appointment: Appointment) -> None:
     if not may_run_appointment(actor, appointment):
         raise FieldNotAllowed("Only the doctor or an admin may write notes.")
+
+
+def policy_applies(actor: Actor) -> bool:
+    """The clinic's booking policy (notice, horizon, cut-off, limit) binds patients;
+    doctors and admins are exempt."""
+    return actor.role is Role.PATIENT
+
+
+def cancelled_by(actor: Actor) -> CancelledBy:
+    return CancelledBy(actor.role.value)
 
 
 def patient_for_booking(actor: Actor, doctor_id: UUID, patient_id: UUID | None) -> UUID:

@@ -19,67 +19,38 @@ from appointments.application.access import (
     STAFF,
     Actor,
     appointment_scope,
+    cancelled_by,
     check_may_write_notes,
     may_run_appointment,
     may_see_appointment,
     patient_for_booking,
+    policy_applies,
     visible,
 )
+from appointments.application.booking import Placement, prepare
 from appointments.application.config import ClinicConfig
 from appointments.application.errors import Forbidden
 from appointments.application.ports.queries import AppointmentFilter, Page, PageRequest
 from appointments.application.ports.services import Clock
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.appointments import Appointment, Status
-from appointments.domain.booking import (
-    BookingContext,
-    DoctorCalendar,
-    duration_of,
-    requested_span,
-)
+from appointments.domain.booking import duration_of
 from appointments.domain.changes import UNSET, Maybe
-from appointments.domain.errors import InvalidValue, NotFound
-from appointments.domain.schedule import Span, local_days
-
-
-async def _booking_context(
-    uow: UnitOfWork,
-    zone: ZoneInfo,
-    now: datetime,
-    doctor_id: UUID,
-    patient_id: UUID,
-    span: Span,
-    exclude_id: UUID | None = None,
-) -> tuple[BookingContext, UUID]:
-    """What the booking rules need for `span`, and the doctor's department id."""
-    # Share-locked until commit: a concurrent deactivation of either party waits for this
-    # booking (and then cancels it) or is seen by it (inactive_party).
-    doctor = await uow.doctors.get(doctor_id, lock=True)
-    patient = await uow.patients.get(patient_id, lock=True)
-    if doctor is None or patient is None:
-        raise NotFound("The doctor or the patient does not exist.")
-    calendar = DoctorCalendar(
-        schedule=await uow.doctors.get_schedule(doctor_id),
-        zone=zone,
-        time_off=await uow.doctors.list_time_off(doctor_id, within=span),
-        busy=await uow.appointments.busy_spans(
-            within=span, doctor_id=doctor_id, exclude_id=exclude_id
-        ),
-    )
-    context = BookingContext(
-        now=now,
-        doctor_active=doctor.is_active,
-        patient_active=patient.is_active,
-        calendar=calendar,
-        patient_busy=await uow.appointments.busy_spans(
-            within=span, patient_id=patient_id, exclude_id=exclude_id
-        ),
-    )
-    return context, doctor.department_id
+from appointments.domain.errors import InvalidValue
+from appointments.domain.schedule import local_days
 
 
 def _duration(minutes: int | None) -> timedelta | None:
     return None if minutes is None else duration_of(minutes)
+
+
+def _new_service(changes: AppointmentChanges) -> bool:
+    """A move to another service takes that service's length unless one is given."""
+    return changes.service_id is not UNSET and changes.service_id is not None
+
+
+def _kept(sent: Maybe[UUID | None], current: UUID | None) -> UUID | None:
+    return current if sent is UNSET else sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +61,8 @@ class BookingRequest:
     ends_at: datetime | None = None
     duration_minutes: int | None = None
     reason: str | None = None
+    service_id: UUID | None = None
+    room_id: UUID | None = None
 
 
 class BookAppointment:
@@ -99,21 +72,35 @@ class BookAppointment:
     async def __call__(self, actor: Actor, request: BookingRequest) -> Appointment:
         patient_id = patient_for_booking(actor, request.doctor_id, request.patient_id)
         now = self._clock.now()
-        span = requested_span(
-            request.starts_at, request.ends_at, _duration(request.duration_minutes)
+        placement = Placement(
+            doctor_id=request.doctor_id,
+            patient_id=patient_id,
+            starts_at=request.starts_at,
+            ends_at=request.ends_at,
+            duration=_duration(request.duration_minutes),
+            service_id=request.service_id,
+            room_id=request.room_id,
         )
         async with self._uow as uow:
-            context, department_id = await _booking_context(
-                uow, self._zone, now, request.doctor_id, patient_id, span
+            policy = await uow.policy.get() if policy_applies(actor) else None
+            limited = policy is not None and policy.max_active_per_patient > 0
+            prepared = await prepare(
+                uow, self._zone, now, placement, count_patient_bookings=limited
             )
             appointment = Appointment.book(
                 patient_id=patient_id,
                 doctor_id=request.doctor_id,
-                department_id=department_id,
-                span=span,
+                department_id=prepared.department_id,
+                span=prepared.span,
                 reason=request.reason,
-                context=context,
+                context=prepared.context,
+                service_id=request.service_id,
+                room_id=request.room_id,
             )
+            if policy is not None:
+                policy.check_start(appointment.starts_at, now)
+                held = await uow.appointments.count_future_active(patient_id=patient_id, now=now)
+                policy.check_active_count(held)
             await uow.appointments.add(appointment)
             await uow.commit()
         return appointment
@@ -181,12 +168,15 @@ class AppointmentChanges:
     starts_at: Maybe[datetime] = UNSET
     ends_at: Maybe[datetime] = UNSET
     duration_minutes: Maybe[int] = UNSET
+    service_id: Maybe[UUID | None] = UNSET
+    room_id: Maybe[UUID | None] = UNSET
     reason: Maybe[str | None] = UNSET
     notes: Maybe[str | None] = UNSET
 
     @property
     def moves(self) -> bool:
-        return any(v is not UNSET for v in (self.starts_at, self.ends_at, self.duration_minutes))
+        placing = (self.starts_at, self.ends_at, self.duration_minutes, self.service_id)
+        return any(v is not UNSET for v in (*placing, self.room_id))
 
 
 class UpdateAppointment:
@@ -204,34 +194,52 @@ class UpdateAppointment:
             if changes.notes is not UNSET:
                 check_may_write_notes(actor, appointment)
             if changes.moves:
-                await self._move(uow, appointment, changes, now)
+                await self._move(uow, actor, appointment, changes, now)
             appointment.edit(now, reason=changes.reason, notes=changes.notes)
             await uow.appointments.save(appointment)
             await uow.commit()
         return appointment
 
     async def _move(
-        self, uow: UnitOfWork, appointment: Appointment, changes: AppointmentChanges, now: datetime
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        appointment: Appointment,
+        changes: AppointmentChanges,
+        now: datetime,
     ) -> None:
+        """A move: the new time, and the service and room (kept unless sent)."""
         if changes.starts_at is UNSET:
             raise InvalidValue("Rescheduling needs starts_at.")
-        span = requested_span(
-            changes.starts_at,
-            None if changes.ends_at is UNSET else changes.ends_at,
-            None if changes.duration_minutes is UNSET else _duration(changes.duration_minutes),
-            default=appointment.ends_at - appointment.starts_at,
+        placement = Placement(
+            doctor_id=appointment.doctor_id,
+            patient_id=appointment.patient_id,
+            starts_at=changes.starts_at,
+            ends_at=None if changes.ends_at is UNSET else changes.ends_at,
+            duration=(
+                None if changes.duration_minutes is UNSET else _duration(changes.duration_minutes)
+            ),
+            service_id=_kept(changes.service_id, appointment.service_id),
+            room_id=_kept(changes.room_id, appointment.room_id),
+            default_duration=(
+                None if _new_service(changes) else appointment.ends_at - appointment.starts_at
+            ),
         )
+        if placement.ends_at is not None and placement.duration is not None:
+            raise InvalidValue("Give ends_at or duration_minutes, not both.")
         appointment.ensure_movable()  # before reading the calendar: a final one never moves
-        context, _ = await _booking_context(
-            uow,
-            self._zone,
-            now,
-            appointment.doctor_id,
-            appointment.patient_id,
-            span,
-            exclude_id=appointment.id,
+        policy = await uow.policy.get() if policy_applies(actor) else None
+        if policy is not None:
+            policy.check_change(appointment.starts_at, now)
+        prepared = await prepare(uow, self._zone, now, placement, exclude_id=appointment.id)
+        appointment.reschedule(
+            prepared.span,
+            prepared.context,
+            service_id=placement.service_id,
+            room_id=placement.room_id,
         )
-        appointment.reschedule(span, context)
+        if policy is not None:
+            policy.check_start(appointment.starts_at, now)
 
 
 class Action(StrEnum):
@@ -260,6 +268,8 @@ class ChangeStatus:
             appointment = await _visible_appointment(uow, actor, appointment_id, lock=True)
             if action is not Action.CANCEL and not may_run_appointment(actor, appointment):
                 raise Forbidden("Only the doctor or an admin may do this.")
+            if action is Action.CANCEL and policy_applies(actor) and appointment.is_changeable:
+                (await uow.policy.get()).check_change(appointment.starts_at, now)
             match action:
                 case Action.CONFIRM:
                     appointment.confirm(now)
@@ -270,7 +280,7 @@ class ChangeStatus:
                 case Action.NO_SHOW:
                     appointment.mark_no_show(now)
                 case Action.CANCEL:
-                    appointment.cancel(reason, now)
+                    appointment.cancel(reason, now, by=cancelled_by(actor))
             await uow.appointments.save(appointment)
             await uow.commit()
         return appointment

@@ -10,7 +10,14 @@ from appointments.application.ports.queries import Page, PageRequest
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.changes import UNSET, Maybe
 from appointments.domain.departments import Department
-from appointments.domain.errors import DepartmentExists, DepartmentNotEmpty
+from appointments.domain.errors import DepartmentExists, DepartmentNotEmpty, InvalidValue
+
+
+async def department_must_exist(uow: UnitOfWork, department_id: UUID) -> None:
+    """What refers to a department (a doctor, a service, a room) names an existing one:
+    422, the id is input, not the object the request is about."""
+    if await uow.departments.get(department_id) is None:
+        raise InvalidValue("The department does not exist.")
 
 
 class ListDepartments:

@@ -15,6 +15,7 @@ from appointments.application.access import (
     visible,
 )
 from appointments.application.deactivation import deactivate
+from appointments.application.departments import department_must_exist
 from appointments.application.ports.queries import DoctorFilter, Page, PageRequest
 from appointments.application.ports.services import Clock, PasswordHasher
 from appointments.application.ports.unit_of_work import UnitOfWork
@@ -22,14 +23,8 @@ from appointments.application.users import NewUser, create_user, rename_person
 from appointments.domain.changes import UNSET, Maybe
 from appointments.domain.contact import check_full_name
 from appointments.domain.doctors import Doctor
-from appointments.domain.errors import InvalidValue
 from appointments.domain.schedule import WeeklySchedule
 from appointments.domain.users import Role
-
-
-async def _department_must_exist(uow: UnitOfWork, department_id: UUID) -> None:
-    if await uow.departments.get(department_id) is None:
-        raise InvalidValue("The department does not exist.")
 
 
 class CreateDoctor(Restricted, roles=ADMIN_ONLY):
@@ -48,7 +43,7 @@ class CreateDoctor(Restricted, roles=ADMIN_ONLY):
         phone: str | None,
     ) -> Doctor:
         async with self._uow as uow:
-            await _department_must_exist(uow, department_id)
+            await department_must_exist(uow, department_id)
             user = await create_user(uow, self._hasher, self._clock, data, Role.DOCTOR)
             doctor = Doctor(
                 user_id=user.id,
@@ -104,7 +99,7 @@ class UpdateDoctor(Restricted, roles=STAFF):
         async with self._uow as uow:
             doctor = visible(await uow.doctors.get(doctor_id))
             if changes.department_id is not UNSET:
-                await _department_must_exist(uow, changes.department_id)
+                await department_must_exist(uow, changes.department_id)
                 doctor.department_id = changes.department_id
             if changes.full_name is not UNSET:
                 doctor.full_name = check_full_name(changes.full_name)

@@ -14,13 +14,15 @@ from appointments.application.access import (
     Restricted,
     check_may_manage_doctor,
     may_see_time_off_reason,
+    policy_applies,
     visible,
 )
+from appointments.application.booking import buffers_of, offered_service
 from appointments.application.config import ClinicConfig
 from appointments.application.errors import RangeTooLong
 from appointments.application.ports.services import Clock
 from appointments.application.ports.unit_of_work import UnitOfWork
-from appointments.domain.booking import duration_of
+from appointments.domain.booking import DEFAULT_DURATION, duration_of
 from appointments.domain.errors import InvalidValue
 from appointments.domain.schedule import (
     Span,
@@ -118,13 +120,23 @@ class Availability:
 
 
 class GetAvailability:
-    """Bookable slots, computed with the same domain code that validates a booking."""
+    """Bookable slots, computed with the same domain rules that judge a booking: working
+    time, time off, the doctor's buffered appointments, the room's bookings and, for a
+    patient, the booking policy. Every slot offered to a caller is bookable by them."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock, config: ClinicConfig) -> None:
         self._uow, self._clock, self._config = uow, clock, config
 
     async def __call__(
-        self, actor: Actor, doctor_id: UUID, date_from: date, date_to: date, duration_minutes: int
+        self,
+        actor: Actor,
+        doctor_id: UUID,
+        date_from: date,
+        date_to: date,
+        duration_minutes: int | None = None,
+        *,
+        service_id: UUID | None = None,
+        room_id: UUID | None = None,
     ) -> Availability:
         days = (date_to - date_from).days + 1
         if days < 1:
@@ -133,23 +145,42 @@ class GetAvailability:
             raise RangeTooLong(
                 f"At most {self._config.availability_max_days} days can be asked at once."
             )
-        zone = ZoneInfo(self._config.timezone)
+        zone, now = ZoneInfo(self._config.timezone), self._clock.now()
         window = local_days(date_from, date_to, zone)
+        nothing = Availability(doctor_id, self._config.timezone, [])
         async with self._uow as uow:
             doctor = visible(await uow.doctors.get(doctor_id))
-            duration = duration_of(duration_minutes)
-            if not doctor.is_active:
-                return Availability(doctor_id, self._config.timezone, [])
+            service = await offered_service(uow, service_id, doctor.department_id)
+            if duration_minutes is not None:
+                duration = duration_of(duration_minutes)
+            else:
+                duration = service.duration if service else DEFAULT_DURATION
+            room = None if room_id is None else visible(await uow.rooms.get(room_id))
+            if not doctor.is_active or (room is not None and not room.is_active):
+                return nothing
+            policy = await uow.policy.get() if policy_applies(actor) else None
+            if policy is not None and actor.patient_id is not None:
+                held = await uow.appointments.count_future_active(
+                    patient_id=actor.patient_id, now=now
+                )
+                if policy.limit_reached(held):
+                    return nothing
+            buffers = buffers_of(service)
             weekly = await uow.doctors.get_schedule(doctor_id)
-            busy = await uow.appointments.busy_spans(within=window, doctor_id=doctor_id)
-            time_off = await uow.doctors.list_time_off(doctor_id, within=window)
-        slots = free_slots(
-            weekly,
-            zone,
-            date_from,
-            date_to,
-            duration,
-            self._clock.now(),
-            busy + [t.span for t in time_off],
-        )
+            blocked = await uow.appointments.blocked_spans(
+                within=buffers.around(window), doctor_id=doctor_id
+            )
+            unavailable = [
+                t.span for t in await uow.doctors.list_time_off(doctor_id, within=window)
+            ]
+            if room is not None:
+                unavailable += await uow.appointments.busy_spans(within=window, room_id=room.id)
+
+        def bookable(slot: Span) -> bool:
+            around = buffers.around(slot)
+            if any(b.overlaps(around) for b in blocked):
+                return False
+            return policy is None or policy.admits_start(slot.starts_at, now)
+
+        slots = free_slots(weekly, zone, date_from, date_to, duration, now, unavailable, bookable)
         return Availability(doctor_id, self._config.timezone, slots)

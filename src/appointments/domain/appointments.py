@@ -4,7 +4,7 @@ rules of booking.py, which it runs itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
@@ -28,6 +28,17 @@ class Status(StrEnum):
     NO_SHOW = "no_show"
 
 
+class CancelledBy(StrEnum):
+    """Who cancelled: the caller's role, or SYSTEM for a cascade (a deactivation)."""
+
+    PATIENT = "PATIENT"
+    DOCTOR = "DOCTOR"
+    ADMIN = "ADMIN"
+    SYSTEM = "SYSTEM"
+
+
+NO_BUFFER = timedelta(0)  # no service, or one without buffers
+
 # Active appointments hold the doctor's and the patient's time; the others are final.
 ACTIVE_STATUSES = frozenset({Status.SCHEDULED, Status.CONFIRMED, Status.CHECKED_IN})
 # What may still be moved, cancelled or marked a no-show.
@@ -47,6 +58,14 @@ class Appointment:
     reason: str | None = None
     notes: str | None = None
     cancellation_reason: str | None = None
+    service_id: UUID | None = None
+    room_id: UUID | None = None
+    series_id: UUID | None = None
+    cancelled_by: CancelledBy | None = None
+    cancelled_at: datetime | None = None
+    # The service's buffers: the doctor is also busy this long before and after.
+    buffer_before: timedelta = NO_BUFFER
+    buffer_after: timedelta = NO_BUFFER
     id: UUID = field(default_factory=uuid4)
 
     @classmethod
@@ -59,6 +78,8 @@ class Appointment:
         span: Span,
         reason: str | None,
         context: BookingContext,
+        service_id: UUID | None = None,
+        room_id: UUID | None = None,
     ) -> Appointment:
         """A new `scheduled` appointment, if every booking rule allows it."""
         check_booking(span, context)
@@ -71,6 +92,10 @@ class Appointment:
             created_at=context.now,
             updated_at=context.now,
             reason=reason,
+            service_id=service_id,
+            room_id=room_id,
+            buffer_before=context.buffers.before,
+            buffer_after=context.buffers.after,
         )
 
     @property
@@ -78,8 +103,18 @@ class Appointment:
         return Span(self.starts_at, self.ends_at)
 
     @property
+    def blocked(self) -> Span:
+        """The doctor's time this appointment holds: its span and its buffers."""
+        return Span(self.starts_at - self.buffer_before, self.ends_at + self.buffer_after)
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_changeable(self) -> bool:
+        """Still to happen: may be moved, cancelled or marked a no-show."""
+        return self.status in CHANGEABLE_STATUSES
 
     def _move(self, allowed: frozenset[Status], target: Status, now: datetime) -> None:
         if self.status not in allowed:
@@ -97,9 +132,10 @@ class Appointment:
     def complete(self, now: datetime) -> None:
         self._move(frozenset({Status.CHECKED_IN}), Status.COMPLETED, now)
 
-    def cancel(self, reason: str | None, now: datetime) -> None:
+    def cancel(self, reason: str | None, now: datetime, *, by: CancelledBy) -> None:
         self._move(CHANGEABLE_STATUSES, Status.CANCELLED, now)
         self.cancellation_reason = reason
+        self.cancelled_by, self.cancelled_at = by, now
 
     def mark_no_show(self, now: datetime) -> None:
         if now <= self.starts_at and self.status in CHANGEABLE_STATUSES:
@@ -110,12 +146,22 @@ class Appointment:
         if self.status not in CHANGEABLE_STATUSES:
             raise InvalidTransition(f"An appointment that is {self.status} cannot be moved.")
 
-    def reschedule(self, span: Span, context: BookingContext) -> None:
-        """Move to `span` under every booking rule; it needs confirming again. `context`
-        leaves this appointment out of the busy time."""
+    def reschedule(
+        self,
+        span: Span,
+        context: BookingContext,
+        *,
+        service_id: UUID | None = None,
+        room_id: UUID | None = None,
+    ) -> None:
+        """Move to `span` (with `service_id` and `room_id`, which the caller resolves:
+        unchanged unless the client sent them) under every booking rule; it needs confirming
+        again. `context` leaves this appointment out of the busy time."""
         self.ensure_movable()
         check_booking(span, context)
         self.starts_at, self.ends_at = span.starts_at, span.ends_at
+        self.service_id, self.room_id = service_id, room_id
+        self.buffer_before, self.buffer_after = context.buffers.before, context.buffers.after
         self.status = Status.SCHEDULED
         self.updated_at = context.now
 

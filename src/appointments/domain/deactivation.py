@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from appointments.domain.appointments import Appointment
+from appointments.domain.appointments import Appointment, CancelledBy
 from appointments.domain.doctors import Doctor
 from appointments.domain.patients import Patient
 from appointments.domain.users import User
@@ -33,5 +33,5 @@ def deactivate_party(
     reason = DOCTOR_DEACTIVATED if isinstance(party, Doctor) else PATIENT_DEACTIVATED
     cancelled = list(future)
     for appointment in cancelled:
-        appointment.cancel(reason, now)
+        appointment.cancel(reason, now, by=CancelledBy.SYSTEM)
     return cancelled

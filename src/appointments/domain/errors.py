@@ -109,3 +109,43 @@ class InvalidSchedule(RuleViolation):
 class InvalidValue(RuleViolation):
     code = "invalid_value"
     default_detail = "A value is invalid."
+
+
+class ServiceExists(Conflict):
+    code = "service_exists"
+    default_detail = "The department already has a service with this name."
+
+
+class RoomExists(Conflict):
+    code = "room_exists"
+    default_detail = "A room with this name already exists."
+
+
+class RoomUnavailable(Conflict):
+    code = "room_unavailable"
+    default_detail = "The room is already booked at that time."
+
+
+class ServiceNotOffered(RuleViolation):
+    code = "service_not_offered"
+    default_detail = "The service is not active or not offered by this doctor's department."
+
+
+class TooShortNotice(RuleViolation):
+    code = "too_short_notice"
+    default_detail = "The appointment starts too soon to be booked or moved online."
+
+
+class BeyondHorizon(RuleViolation):
+    code = "beyond_horizon"
+    default_detail = "The appointment starts too far ahead to be booked online."
+
+
+class ChangeWindowClosed(Conflict):
+    code = "change_window_closed"
+    default_detail = "The appointment starts too soon to be cancelled or moved online."
+
+
+class BookingLimitReached(Conflict):
+    code = "booking_limit_reached"
+    default_detail = "You already hold the most upcoming appointments a patient may book."

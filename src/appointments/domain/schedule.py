@@ -8,7 +8,7 @@ availability both go through `working_spans`, so every offered slot is bookable.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID, uuid4
@@ -165,16 +165,22 @@ def free_slots(
     duration: timedelta,
     now: datetime,
     busy: Sequence[Span],
+    accept: Callable[[Span], bool] | None = None,
 ) -> list[Span]:
     """Every start stepping by `duration` from each working span's start that is in the
-    future and overlaps nothing in `busy` (active appointments and time off)."""
+    future, overlaps nothing in `busy` (active appointments, time off) and that `accept`
+    (the booking rules beyond working time) admits."""
     busy_sorted = sorted(busy, key=lambda s: s.starts_at)
     slots: list[Span] = []
     for window in working_spans(schedule, zone, first, last):
         start = window.starts_at
         while start + duration <= window.ends_at:
             slot = Span(start, start + duration)
-            if slot.starts_at > now and not any(b.overlaps(slot) for b in busy_sorted):
+            if (
+                slot.starts_at > now
+                and not any(b.overlaps(slot) for b in busy_sorted)
+                and (accept is None or accept(slot))
+            ):
                 slots.append(slot)
             start += duration
     return slots

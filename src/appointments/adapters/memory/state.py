@@ -8,10 +8,13 @@ from datetime import datetime
 from uuid import UUID
 
 from appointments.domain.appointments import Appointment
+from appointments.domain.booking import BookingPolicy
 from appointments.domain.departments import Department
 from appointments.domain.doctors import Doctor
 from appointments.domain.patients import Patient
+from appointments.domain.rooms import Room
 from appointments.domain.schedule import TimeOff, WeeklySchedule
+from appointments.domain.services import Service
 from appointments.domain.users import User
 
 
@@ -26,6 +29,10 @@ class MemoryState:
     schedules: dict[UUID, WeeklySchedule] = field(default_factory=dict)
     time_off: dict[UUID, TimeOff] = field(default_factory=dict)
     appointments: dict[UUID, Appointment] = field(default_factory=dict)
+    services: dict[UUID, Service] = field(default_factory=dict)
+    rooms: dict[UUID, Room] = field(default_factory=dict)
+    # The single row (key 1) once an admin has stored a policy, as in the database.
+    booking_policy: dict[int, BookingPolicy] = field(default_factory=dict)
     revoked_tokens: dict[str, datetime] = field(default_factory=dict)
     login_failures: dict[str, tuple[int, datetime]] = field(default_factory=dict)
 

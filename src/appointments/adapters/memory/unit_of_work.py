@@ -11,10 +11,13 @@ from appointments.adapters.memory.repositories.appointments import MemoryAppoint
 from appointments.adapters.memory.repositories.departments import MemoryDepartmentRepository
 from appointments.adapters.memory.repositories.doctors import MemoryDoctorRepository
 from appointments.adapters.memory.repositories.patients import MemoryPatientRepository
+from appointments.adapters.memory.repositories.policy import MemoryPolicyRepository
+from appointments.adapters.memory.repositories.rooms import MemoryRoomRepository
 from appointments.adapters.memory.repositories.security import (
     MemoryLoginFailureRepository,
     MemoryRevokedTokenRepository,
 )
+from appointments.adapters.memory.repositories.services import MemoryServiceRepository
 from appointments.adapters.memory.repositories.stats import MemoryStatsQueries
 from appointments.adapters.memory.repositories.users import MemoryUserRepository
 from appointments.adapters.memory.state import MemoryState, MemoryStore
@@ -25,7 +28,10 @@ from appointments.application.ports.repositories import (
     DoctorRepository,
     LoginFailureRepository,
     PatientRepository,
+    PolicyRepository,
     RevokedTokenRepository,
+    RoomRepository,
+    ServiceRepository,
     UserRepository,
 )
 
@@ -45,6 +51,9 @@ class MemoryUnitOfWork:
         self.departments: DepartmentRepository = MemoryDepartmentRepository(work)
         self.doctors: DoctorRepository = MemoryDoctorRepository(work)
         self.appointments: AppointmentRepository = MemoryAppointmentRepository(work)
+        self.services: ServiceRepository = MemoryServiceRepository(work)
+        self.rooms: RoomRepository = MemoryRoomRepository(work)
+        self.policy: PolicyRepository = MemoryPolicyRepository(work)
         self.revoked_tokens: RevokedTokenRepository = MemoryRevokedTokenRepository(work)
         self.login_failures: LoginFailureRepository = MemoryLoginFailureRepository(work)
         self.stats: StatsQueries = MemoryStatsQueries(work)

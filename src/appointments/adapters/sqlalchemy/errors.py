@@ -18,6 +18,9 @@ from appointments.domain.errors import (
     DomainError,
     EmailTaken,
     PatientUnavailable,
+    RoomExists,
+    RoomUnavailable,
+    ServiceExists,
     UsernameTaken,
 )
 
@@ -25,8 +28,11 @@ CONSTRAINT_ERRORS: dict[str, type[DomainError]] = {
     "uq_users_email_lower": EmailTaken,
     "uq_users_username_lower": UsernameTaken,
     "uq_departments_name_lower": DepartmentExists,
+    "uq_services_department_id_name_lower": ServiceExists,
+    "uq_rooms_name_lower": RoomExists,
     "ex_appointments_doctor_overlap": DoctorUnavailable,
     "ex_appointments_patient_overlap": PatientUnavailable,
+    "ex_appointments_room_overlap": RoomUnavailable,
     "fk_doctors_department_id_departments": DepartmentNotEmpty,
 }
 CONSTRAINT_STATES = {"23505", "23P01", "23503"}

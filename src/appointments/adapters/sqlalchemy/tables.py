@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -28,11 +29,13 @@ from sqlalchemy import (
 )
 
 from appointments.adapters.sqlalchemy.types import UTCDateTime
-from appointments.domain.appointments import Status
+from appointments.domain.appointments import CancelledBy, Status
 from appointments.domain.contact import EMAIL, FULL_NAME, PHONE
 from appointments.domain.departments import DEPARTMENT_NAME
 from appointments.domain.doctors import SPECIALIZATION
+from appointments.domain.rooms import ROOM_NAME
 from appointments.domain.schedule import WEEKDAYS
+from appointments.domain.services import SERVICE_NAME
 from appointments.domain.users import THROTTLE_KEY, USERNAME, Role
 
 
@@ -142,6 +145,48 @@ time_off = Table(
 )
 Index("ix_time_off_doctor_id_starts_at", time_off.c.doctor_id, time_off.c.starts_at)
 
+services = Table(
+    "services",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(SERVICE_NAME.max), nullable=False),
+    Column("department_id", Uuid, ForeignKey("departments.id"), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("buffer_before_minutes", Integer, nullable=False),
+    Column("buffer_after_minutes", Integer, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("is_active", Boolean, nullable=False, default=True),
+)
+Index(
+    "uq_services_department_id_name_lower",
+    services.c.department_id,
+    func.lower(services.c.name),
+    unique=True,
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(ROOM_NAME.max), nullable=False),
+    Column("department_id", Uuid, ForeignKey("departments.id"), nullable=True),
+    Column("is_active", Boolean, nullable=False, default=True),
+)
+Index("uq_rooms_name_lower", func.lower(rooms.c.name), unique=True)
+
+# One row (id = 1) once an admin has stored a policy; the defaults before that.
+booking_policy = Table(
+    "booking_policy",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("min_notice_minutes", Integer, nullable=False),
+    Column("booking_horizon_days", Integer, nullable=False),
+    Column("cancellation_cutoff_hours", Integer, nullable=False),
+    Column("max_active_per_patient", Integer, nullable=False),
+    Column("reminder_offsets_minutes", JSON, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
 appointments = Table(
     "appointments",
     metadata,
@@ -157,9 +202,26 @@ appointments = Table(
     Column("cancellation_reason", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("service_id", Uuid, ForeignKey("services.id"), nullable=True),
+    Column("room_id", Uuid, ForeignKey("rooms.id"), nullable=True),
+    Column("series_id", Uuid, nullable=True),
+    Column("cancelled_by", String(16), nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    # The doctor's time this appointment holds: its own span plus the service's buffers.
+    # PostgreSQL's doctor exclusion constraint is on this span (see migration 0004).
+    Column("blocked_from", UTCDateTime, nullable=False),
+    Column("blocked_until", UTCDateTime, nullable=False),
     CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
     CheckConstraint(_one_of("status", Status), name="status"),
+    CheckConstraint(
+        "blocked_from <= starts_at AND blocked_until >= ends_at", name="blocked_covers_appointment"
+    ),
+    CheckConstraint(_one_of("cancelled_by", CancelledBy), name="cancelled_by"),
 )
 Index("ix_appointments_doctor_id_starts_at", appointments.c.doctor_id, appointments.c.starts_at)
 Index("ix_appointments_patient_id_starts_at", appointments.c.patient_id, appointments.c.starts_at)
 Index("ix_appointments_starts_at", appointments.c.starts_at)
+Index(
+    "ix_appointments_doctor_id_blocked_from", appointments.c.doctor_id, appointments.c.blocked_from
+)
+Index("ix_appointments_room_id_starts_at", appointments.c.room_id, appointments.c.starts_at)

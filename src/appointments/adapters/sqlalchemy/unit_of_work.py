@@ -12,10 +12,13 @@ from appointments.adapters.sqlalchemy.repositories.appointments import SqlAppoin
 from appointments.adapters.sqlalchemy.repositories.departments import SqlDepartmentRepository
 from appointments.adapters.sqlalchemy.repositories.doctors import SqlDoctorRepository
 from appointments.adapters.sqlalchemy.repositories.patients import SqlPatientRepository
+from appointments.adapters.sqlalchemy.repositories.policy import SqlPolicyRepository
+from appointments.adapters.sqlalchemy.repositories.rooms import SqlRoomRepository
 from appointments.adapters.sqlalchemy.repositories.security import (
     SqlLoginFailureRepository,
     SqlRevokedTokenRepository,
 )
+from appointments.adapters.sqlalchemy.repositories.services import SqlServiceRepository
 from appointments.adapters.sqlalchemy.repositories.stats import SqlStatsQueries
 from appointments.adapters.sqlalchemy.repositories.users import SqlUserRepository
 from appointments.application.ports.queries import StatsQueries
@@ -25,7 +28,10 @@ from appointments.application.ports.repositories import (
     DoctorRepository,
     LoginFailureRepository,
     PatientRepository,
+    PolicyRepository,
     RevokedTokenRepository,
+    RoomRepository,
+    ServiceRepository,
     UserRepository,
 )
 
@@ -48,6 +54,9 @@ class SqlUnitOfWork:
         self.departments: DepartmentRepository = SqlDepartmentRepository(db)
         self.doctors: DoctorRepository = SqlDoctorRepository(db)
         self.appointments: AppointmentRepository = SqlAppointmentRepository(db)
+        self.services: ServiceRepository = SqlServiceRepository(db)
+        self.rooms: RoomRepository = SqlRoomRepository(db)
+        self.policy: PolicyRepository = SqlPolicyRepository(db)
         self.revoked_tokens: RevokedTokenRepository = SqlRevokedTokenRepository(db)
         self.login_failures: LoginFailureRepository = SqlLoginFailureRepository(db)
         self.stats: StatsQueries = SqlStatsQueries(db)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
@@ -53,6 +53,14 @@ class DoctorFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogFilter:
+    """Services and rooms: by department, active ones by default."""
+
+    department_id: UUID | None = None
+    is_active: bool | None = True
+
+
+@dataclass(frozen=True, slots=True)
 class AppointmentFilter:
     """What the caller asked for, within what the caller may see (`scope`)."""
 
@@ -92,7 +100,22 @@ class DashboardStats:
     appointments_by_status: dict[Status, int]
     appointments_today: int
     appointments_next_7_days: int
+    late_cancellations_30d: int
+    no_shows_30d: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatsPeriods:
+    """The spans the dashboard counts over, and the cut-off that makes a cancellation late."""
+
+    today: Span
+    next_7_days: Span
+    # The 30-day figures count from here (no-shows and cancellations only lie before now).
+    thirty_days_ago: datetime
+    cancellation_cutoff: timedelta
 
 
 class StatsQueries(Protocol):
-    async def dashboard(self, today: Span, next_7_days: Span) -> DashboardStats: ...
+    async def dashboard(self, periods: StatsPeriods) -> DashboardStats:
+        """Late cancellations: cancelled by the patient less than the cut-off before the
+        start, within the last 30 days; no-shows: starting within the last 30 days."""

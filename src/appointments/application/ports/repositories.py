@@ -10,6 +10,7 @@ from uuid import UUID
 from appointments.application.access import PatientScope
 from appointments.application.ports.queries import (
     AppointmentFilter,
+    CatalogFilter,
     DoctorFilter,
     LoginFailures,
     Page,
@@ -19,10 +20,13 @@ from appointments.application.ports.queries import (
     UserFilter,
 )
 from appointments.domain.appointments import Appointment
+from appointments.domain.booking import BookingPolicy
 from appointments.domain.departments import Department
 from appointments.domain.doctors import Doctor
 from appointments.domain.patients import Patient
+from appointments.domain.rooms import Room
 from appointments.domain.schedule import Span, TimeOff, WeeklySchedule
+from appointments.domain.services import Service
 from appointments.domain.users import User
 
 
@@ -58,6 +62,10 @@ class PatientRepository(Protocol):
         """The patient if `scope` admits them: the same rule as `search` applies."""
 
     async def get_by_user(self, user_id: UUID) -> Patient | None: ...
+
+    async def lock_bookings(self, patient_id: UUID) -> None:
+        """Serialise this patient's bookings until commit, so a booking limit is counted
+        safely under concurrent bookings. Take it before any other lock on the patient."""
 
     async def save(self, patient: Patient) -> None: ...
 
@@ -126,9 +134,20 @@ class AppointmentRepository(Protocol):
         within: Span,
         doctor_id: UUID | None = None,
         patient_id: UUID | None = None,
+        room_id: UUID | None = None,
         exclude_id: UUID | None = None,
     ) -> list[Span]:
-        """Spans of the doctor's (or patient's) active appointments overlapping `within`."""
+        """Own spans of the doctor's (patient's, room's) active appointments overlapping
+        `within`."""
+
+    async def blocked_spans(
+        self, *, within: Span, doctor_id: UUID, exclude_id: UUID | None = None
+    ) -> list[Span]:
+        """The time the doctor's active appointments block (buffers included) where it
+        overlaps `within`: what a new appointment's buffered span must not overlap."""
+
+    async def count_future_active(self, *, patient_id: UUID, now: datetime) -> int:
+        """The patient's active appointments starting after `now` (the booking limit)."""
 
     async def future_active(
         self, *, now: datetime, doctor_id: UUID | None = None, patient_id: UUID | None = None
@@ -150,3 +169,44 @@ class LoginFailureRepository(Protocol):
         `window_started_after` starts again at one."""
 
     async def clear(self, key: str) -> None: ...
+
+
+class ServiceRepository(Protocol):
+    async def add(self, service: Service) -> None:
+        """Insert; raises ServiceExists on a duplicate name (case-insensitive) within the
+        department."""
+
+    async def get(self, service_id: UUID) -> Service | None: ...
+
+    async def save(self, service: Service) -> None:
+        """Update; raises ServiceExists like `add`."""
+
+    async def search(self, filters: CatalogFilter, page: PageRequest) -> Page[Service]:
+        """By department and name (case-insensitive), then id."""
+
+    async def name_taken(
+        self, department_id: UUID, name: str, *, except_id: UUID | None = None
+    ) -> bool: ...
+
+
+class RoomRepository(Protocol):
+    async def add(self, room: Room) -> None:
+        """Insert; raises RoomExists on a duplicate name (case-insensitive)."""
+
+    async def get(self, room_id: UUID, *, lock: bool = False) -> Room | None:
+        """With lock, share-locked until commit (a booking holds its room)."""
+
+    async def save(self, room: Room) -> None:
+        """Update; raises RoomExists like `add`."""
+
+    async def search(self, filters: CatalogFilter, page: PageRequest) -> Page[Room]:
+        """By name (case-insensitive), then id."""
+
+    async def name_taken(self, name: str, *, except_id: UUID | None = None) -> bool: ...
+
+
+class PolicyRepository(Protocol):
+    async def get(self) -> BookingPolicy:
+        """The clinic's policy; the defaults until an admin stores one."""
+
+    async def save(self, policy: BookingPolicy) -> None: ...

@@ -12,7 +12,10 @@ from appointments.application.ports.repositories import (
     DoctorRepository,
     LoginFailureRepository,
     PatientRepository,
+    PolicyRepository,
     RevokedTokenRepository,
+    RoomRepository,
+    ServiceRepository,
     UserRepository,
 )
 
@@ -25,6 +28,9 @@ class UnitOfWork(Protocol):
     departments: DepartmentRepository
     doctors: DoctorRepository
     appointments: AppointmentRepository
+    services: ServiceRepository
+    rooms: RoomRepository
+    policy: PolicyRepository
     revoked_tokens: RevokedTokenRepository
     login_failures: LoginFailureRepository
     stats: StatsQueries

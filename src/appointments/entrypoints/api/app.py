@@ -19,11 +19,25 @@ from appointments.entrypoints.api.routers import (
     doctors,
     health,
     patients,
+    policy,
+    rooms,
+    services,
 )
 
 # Starlette tries routes in order and stops at the first full match: the routers clients
 # call most come first (booking and calendars), the rarely used ones last.
-ROUTERS = (appointments, doctors, patients, departments, auth, admin, health)
+ROUTERS = (
+    appointments,
+    doctors,
+    patients,
+    departments,
+    services,
+    rooms,
+    policy,
+    auth,
+    admin,
+    health,
+)
 
 
 def create_app(container: Container | None = None) -> FastAPI:

@@ -9,7 +9,7 @@ from uuid import UUID
 from appointments.adapters.memory.repositories.base import MemoryRepository, page_of, stored
 from appointments.application.ports.queries import AppointmentFilter, Page, PageRequest
 from appointments.domain.appointments import CHANGEABLE_STATUSES, Appointment
-from appointments.domain.errors import DoctorUnavailable, PatientUnavailable
+from appointments.domain.errors import DoctorUnavailable, PatientUnavailable, RoomUnavailable
 from appointments.domain.schedule import Span
 
 
@@ -20,17 +20,23 @@ class MemoryAppointmentRepository(MemoryRepository):
     def _refuse_overlaps(self, appointment: Appointment) -> None:
         if not appointment.is_active:
             return
-        clashes = [
+        others = [
             other
             for other in self._s.appointments.values()
-            if other.id != appointment.id
-            and other.is_active
-            and other.span.overlaps(appointment.span)
+            if other.id != appointment.id and other.is_active
         ]
-        if any(other.doctor_id == appointment.doctor_id for other in clashes):
+        if any(
+            o.doctor_id == appointment.doctor_id and o.blocked.overlaps(appointment.blocked)
+            for o in others
+        ):
             raise DoctorUnavailable()
+        clashes = [o for o in others if o.span.overlaps(appointment.span)]
         if any(other.patient_id == appointment.patient_id for other in clashes):
             raise PatientUnavailable()
+        if appointment.room_id is not None and any(
+            other.room_id == appointment.room_id for other in clashes
+        ):
+            raise RoomUnavailable()
 
     async def add(self, appointment: Appointment) -> None:
         self._refuse_overlaps(appointment)
@@ -64,6 +70,7 @@ class MemoryAppointmentRepository(MemoryRepository):
         within: Span,
         doctor_id: UUID | None = None,
         patient_id: UUID | None = None,
+        room_id: UUID | None = None,
         exclude_id: UUID | None = None,
     ) -> list[Span]:
         return sorted(
@@ -74,6 +81,26 @@ class MemoryAppointmentRepository(MemoryRepository):
             and a.span.overlaps(within)
             and (doctor_id is None or a.doctor_id == doctor_id)
             and (patient_id is None or a.patient_id == patient_id)
+            and (room_id is None or a.room_id == room_id)
+        )
+
+    async def blocked_spans(
+        self, *, within: Span, doctor_id: UUID, exclude_id: UUID | None = None
+    ) -> list[Span]:
+        return sorted(
+            a.blocked
+            for a in self._s.appointments.values()
+            if a.is_active
+            and a.id != exclude_id
+            and a.doctor_id == doctor_id
+            and a.blocked.overlaps(within)
+        )
+
+    async def count_future_active(self, *, patient_id: UUID, now: datetime) -> int:
+        return sum(
+            1
+            for a in self._s.appointments.values()
+            if a.patient_id == patient_id and a.is_active and a.starts_at > now
         )
 
     async def future_active(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from uuid import UUID
 
 from appointments.adapters.memory.repositories.base import MemoryRepository, page_of, stored
@@ -28,10 +29,14 @@ class MemoryDepartmentRepository(MemoryRepository):
         self._s.departments[department.id] = stored(department)
 
     async def delete(self, department_id: UUID) -> None:
-        """Refused while doctors or appointments refer to it (the foreign keys)."""
-        referenced = await self.has_doctors(department_id) or any(
-            a.department_id == department_id for a in self._s.appointments.values()
+        """Refused while doctors, appointments, services or rooms refer to it (the foreign
+        keys)."""
+        referrers = itertools.chain(
+            (a.department_id for a in self._s.appointments.values()),
+            (s.department_id for s in self._s.services.values()),
+            (r.department_id for r in self._s.rooms.values()),
         )
+        referenced = await self.has_doctors(department_id) or department_id in referrers
         if referenced:
             raise DepartmentNotEmpty()
         self._s.departments.pop(department_id, None)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from appointments.adapters.memory.repositories.base import MemoryRepository
-from appointments.application.ports.queries import DashboardStats
-from appointments.domain.appointments import ACTIVE_STATUSES, Status
-from appointments.domain.schedule import Span
+from appointments.application.ports.queries import DashboardStats, StatsPeriods
+from appointments.domain.appointments import ACTIVE_STATUSES, CancelledBy, Status
 from appointments.domain.users import Role
 
 
 class MemoryStatsQueries(MemoryRepository):
-    async def dashboard(self, today: Span, next_7_days: Span) -> DashboardStats:
+    async def dashboard(self, periods: StatsPeriods) -> DashboardStats:
+        today, next_7_days, since = periods.today, periods.next_7_days, periods.thirty_days_ago
+        cutoff = periods.cancellation_cutoff
         users = list(self._s.users.values())
         appointments = list(self._s.appointments.values())
         return DashboardStats(
@@ -30,5 +31,15 @@ class MemoryStatsQueries(MemoryRepository):
                 next_7_days.starts_at <= a.starts_at < next_7_days.ends_at
                 and a.status in ACTIVE_STATUSES
                 for a in appointments
+            ),
+            late_cancellations_30d=sum(
+                a.cancelled_by is CancelledBy.PATIENT
+                and a.cancelled_at is not None
+                and a.cancelled_at >= since
+                and a.starts_at - a.cancelled_at < cutoff
+                for a in appointments
+            ),
+            no_shows_30d=sum(
+                a.status is Status.NO_SHOW and a.starts_at >= since for a in appointments
             ),
         )

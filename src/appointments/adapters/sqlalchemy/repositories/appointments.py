@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, false, select, true
+from sqlalchemy import ColumnElement, Row, false, func, insert, select, true, update
 
-from appointments.adapters.sqlalchemy.repositories.base import SqlEntityRepository, entity_from
+from appointments.adapters.sqlalchemy.repositories.base import (
+    SqlEntityRepository,
+    entity_from,
+    values_of,
+)
 from appointments.adapters.sqlalchemy.tables import appointments
 from appointments.application.access import AppointmentScope
 from appointments.application.ports.queries import AppointmentFilter, Page, PageRequest
@@ -16,17 +20,37 @@ from appointments.domain.appointments import (
     ACTIVE_STATUSES,
     CHANGEABLE_STATUSES,
     Appointment,
+    CancelledBy,
     Status,
 )
 from appointments.domain.booking import MAX_DURATION
 from appointments.domain.schedule import Span
+from appointments.domain.services import MAX_BUFFER_MINUTES
 
 ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
 CHANGEABLE = sorted(s.value for s in CHANGEABLE_STATUSES)
+MAX_BLOCKED = MAX_DURATION + 2 * timedelta(minutes=MAX_BUFFER_MINUTES)
 
 
 def _appointment(row: Row[Any]) -> Appointment:
-    return entity_from(Appointment, row, status=Status(row.status))
+    return entity_from(
+        Appointment,
+        row,
+        status=Status(row.status),
+        cancelled_by=None if row.cancelled_by is None else CancelledBy(row.cancelled_by),
+        buffer_before=row.starts_at - row.blocked_from,
+        buffer_after=row.blocked_until - row.ends_at,
+    )
+
+
+def _row(appointment: Appointment) -> dict[str, Any]:
+    """Columns: the buffers are stored as the span they block (what the doctor's exclusion
+    constraint compares)."""
+    values = values_of(appointment)
+    del values["buffer_before"], values["buffer_after"]
+    blocked = appointment.blocked
+    values.update(blocked_from=blocked.starts_at, blocked_until=blocked.ends_at)
+    return values
 
 
 def _in_scope(scope: AppointmentScope) -> ColumnElement[bool]:
@@ -44,6 +68,14 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
     table = appointments
     _from_row = staticmethod(_appointment)
     lock_mode = "update"
+
+    async def add(self, entity: Appointment) -> None:
+        await self._db.execute(insert(appointments).values(_row(entity)))
+
+    async def save(self, entity: Appointment) -> None:
+        await self._db.execute(
+            update(appointments).where(appointments.c.id == entity.id).values(_row(entity))
+        )
 
     async def search(self, filters: AppointmentFilter, page: PageRequest) -> Page[Appointment]:
         query = select(appointments).where(_in_scope(filters.scope))
@@ -67,6 +99,7 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
         within: Span,
         doctor_id: UUID | None = None,
         patient_id: UUID | None = None,
+        room_id: UUID | None = None,
         exclude_id: UUID | None = None,
     ) -> list[Span]:
         query = select(appointments.c.starts_at, appointments.c.ends_at).where(
@@ -81,10 +114,38 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
             query = query.where(appointments.c.doctor_id == doctor_id)
         if patient_id is not None:
             query = query.where(appointments.c.patient_id == patient_id)
+        if room_id is not None:
+            query = query.where(appointments.c.room_id == room_id)
         if exclude_id is not None:
             query = query.where(appointments.c.id != exclude_id)
         rows = await self._db.execute(query.order_by(appointments.c.starts_at))
         return [Span(r.starts_at, r.ends_at) for r in rows]
+
+    async def blocked_spans(
+        self, *, within: Span, doctor_id: UUID, exclude_id: UUID | None = None
+    ) -> list[Span]:
+        blocked_from, blocked_until = appointments.c.blocked_from, appointments.c.blocked_until
+        query = select(blocked_from, blocked_until).where(
+            appointments.c.doctor_id == doctor_id,
+            appointments.c.status.in_(ACTIVE),
+            blocked_from < within.ends_at,
+            blocked_until > within.starts_at,
+            # Index-friendly lower bound, as in busy_spans: nothing blocks longer than the
+            # longest appointment with the longest buffers.
+            blocked_from > within.starts_at - MAX_BLOCKED,
+        )
+        if exclude_id is not None:
+            query = query.where(appointments.c.id != exclude_id)
+        rows = await self._db.execute(query.order_by(blocked_from))
+        return [Span(r.blocked_from, r.blocked_until) for r in rows]
+
+    async def count_future_active(self, *, patient_id: UUID, now: datetime) -> int:
+        query = select(func.count()).where(
+            appointments.c.patient_id == patient_id,
+            appointments.c.status.in_(ACTIVE),
+            appointments.c.starts_at > now,
+        )
+        return int((await self._db.execute(query)).scalar_one())
 
     async def future_active(
         self, *, now: datetime, doctor_id: UUID | None = None, patient_id: UUID | None = None

@@ -8,6 +8,10 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Row, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from appointments.adapters.sqlalchemy.database import Database
 from appointments.application.ports.queries import PageRequest
@@ -33,6 +37,11 @@ def entity_from(cls: type[E], row: Row[Any], **converted: Any) -> E:
     return cls(
         **{f.name: mapping[f.name] for f in fields(cls) if f.name not in converted}, **converted
     )
+
+
+def upsert(db: Database, table: Table) -> PgInsert | SqliteInsert:
+    """An INSERT that can take ON CONFLICT, in the database's own dialect."""
+    return (pg_insert if db.dialect_name == "postgresql" else sqlite_insert)(table)
 
 
 @functools.cache

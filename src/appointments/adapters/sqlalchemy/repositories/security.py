@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, delete
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete
 
-from appointments.adapters.sqlalchemy.database import Database
-from appointments.adapters.sqlalchemy.repositories.base import SqlRepository
+from appointments.adapters.sqlalchemy.repositories.base import SqlRepository, upsert
 from appointments.adapters.sqlalchemy.tables import login_failures, revoked_tokens
 from appointments.application.ports.queries import LoginFailures
-
-
-def _upsert(db: Database, table: Table) -> PgInsert | SqliteInsert:
-    """An INSERT that can take ON CONFLICT, in the database's own dialect."""
-    return (pg_insert if db.dialect_name == "postgresql" else sqlite_insert)(table)
 
 
 class SqlRevokedTokenRepository(SqlRepository):
     async def add(self, jti: str, expires_at: datetime) -> None:
         """Idempotent, also when the same token is logged out twice at once."""
-        statement = _upsert(self._db, revoked_tokens).values(jti=jti, expires_at=expires_at)
+        statement = upsert(self._db, revoked_tokens).values(jti=jti, expires_at=expires_at)
         await self._db.execute(statement.on_conflict_do_nothing())
 
     async def purge_expired(self, now: datetime) -> None:
@@ -41,7 +31,7 @@ class SqlLoginFailureRepository(SqlRepository):
             delete(login_failures).where(login_failures.c.first_failed_at <= window_started_after)
         )
         statement = (
-            _upsert(self._db, login_failures)
+            upsert(self._db, login_failures)
             .values(key=key, count=1, first_failed_at=now)
             .on_conflict_do_update(
                 index_elements=[login_failures.c.key],

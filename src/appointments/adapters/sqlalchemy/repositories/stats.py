@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Table, func, select
+from sqlalchemy import ColumnElement, Interval, ScalarSelect, Table, false, func, literal, select
 
 from appointments.adapters.sqlalchemy.repositories.appointments import ACTIVE
 from appointments.adapters.sqlalchemy.repositories.base import SqlRepository
@@ -15,9 +16,8 @@ from appointments.adapters.sqlalchemy.tables import (
     patients,
     users,
 )
-from appointments.application.ports.queries import DashboardStats
-from appointments.domain.appointments import Status
-from appointments.domain.schedule import Span
+from appointments.application.ports.queries import DashboardStats, StatsPeriods
+from appointments.domain.appointments import CancelledBy, Status
 from appointments.domain.users import Role
 
 
@@ -26,7 +26,8 @@ def _count(table: Table, *where: Any) -> ScalarSelect[int]:
 
 
 class SqlStatsQueries(SqlRepository):
-    async def dashboard(self, today: Span, next_7_days: Span) -> DashboardStats:
+    async def dashboard(self, periods: StatsPeriods) -> DashboardStats:
+        today, next_7_days, since = periods.today, periods.next_7_days, periods.thirty_days_ago
         by_role = {
             Role(r.role): r.n
             for r in await self._db.execute(
@@ -61,6 +62,17 @@ class SqlStatsQueries(SqlRepository):
                         starts < next_7_days.ends_at,
                         appointments.c.status.in_(ACTIVE),
                     ).label("upcoming"),
+                    _count(
+                        appointments,
+                        appointments.c.cancelled_by == CancelledBy.PATIENT.value,
+                        appointments.c.cancelled_at >= since,
+                        self._late(periods.cancellation_cutoff),
+                    ).label("late_cancellations"),
+                    _count(
+                        appointments,
+                        appointments.c.status == Status.NO_SHOW.value,
+                        starts >= since,
+                    ).label("no_shows"),
                 )
             )
         ).one()
@@ -75,4 +87,17 @@ class SqlStatsQueries(SqlRepository):
             appointments_by_status={s: by_status.get(s, 0) for s in Status},
             appointments_today=totals.today,
             appointments_next_7_days=totals.upcoming,
+            late_cancellations_30d=totals.late_cancellations,
+            no_shows_30d=totals.no_shows,
         )
+
+    def _late(self, cutoff: timedelta) -> ColumnElement[bool]:
+        """Cancelled less than `cutoff` before the start. Date arithmetic is not portable:
+        an interval on PostgreSQL, Julian days on SQLite (which stores UTC text)."""
+        if not cutoff:
+            return false()
+        starts, cancelled = appointments.c.starts_at, appointments.c.cancelled_at
+        if self._db.dialect_name == "postgresql":
+            return cancelled > starts - literal(cutoff, Interval())
+        days = cutoff / timedelta(days=1)
+        return func.julianday(starts) - func.julianday(cancelled) < days

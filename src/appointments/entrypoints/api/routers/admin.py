@@ -50,6 +50,8 @@ async def dashboard(
             by_status={s.value: n for s, n in found.appointments_by_status.items()},
             today=found.appointments_today,
             upcoming_7_days=found.appointments_next_7_days,
+            late_cancellations_30d=found.late_cancellations_30d,
+            no_shows_30d=found.no_shows_30d,
         ),
     )
 

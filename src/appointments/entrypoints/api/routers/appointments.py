@@ -67,6 +67,8 @@ async def book(
         ends_at=body.ends_at,
         duration_minutes=body.duration_minutes,
         reason=body.reason,
+        service_id=body.service_id,
+        room_id=body.room_id,
     )
     return AppointmentOut.model_validate(await book(actor, request))
 

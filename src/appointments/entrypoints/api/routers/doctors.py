@@ -172,11 +172,29 @@ async def availability(
     get: Annotated[schedules.GetAvailability, Depends(use(Container.get_availability))],
     date_from: IsoDate,
     date_to: IsoDate,
-    duration_minutes: Annotated[int, Query(json_schema_extra=DURATION_BOUNDS)] = 30,
+    duration_minutes: Annotated[
+        int | None,
+        Query(
+            json_schema_extra=DURATION_BOUNDS,
+            description="Default: the service's duration, else 30.",
+        ),
+    ] = None,
+    service_id: Annotated[
+        UUID | None, Query(description="Slots respect its duration and buffers.")
+    ] = None,
+    room_id: Annotated[UUID | None, Query(description="Slots avoid the room's bookings.")] = None,
 ) -> AvailabilityOut:
     """Bookable slots (UTC), stepping by `duration_minutes` from each working interval's
     start; at most 31 days."""
-    found = await get(actor, doctor_id, date_from, date_to, duration_minutes)
+    found = await get(
+        actor,
+        doctor_id,
+        date_from,
+        date_to,
+        duration_minutes,
+        service_id=service_id,
+        room_id=room_id,
+    )
     return AvailabilityOut(
         doctor_id=found.doctor_id,
         timezone=found.timezone,

@@ -6,7 +6,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from appointments.domain.appointments import CANCELLATION_REASON, NOTES, REASON, Status
+from appointments.domain.appointments import (
+    CANCELLATION_REASON,
+    NOTES,
+    REASON,
+    CancelledBy,
+    Status,
+)
 from appointments.domain.booking import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from appointments.entrypoints.api.schemas.common import (
     JSON_NUMBER,
@@ -37,6 +43,11 @@ class AppointmentOut(Output):
     cancellation_reason: str | None
     created_at: datetime
     updated_at: datetime
+    service_id: UUID | None
+    room_id: UUID | None
+    series_id: UUID | None
+    cancelled_by: CancelledBy | None
+    cancelled_at: datetime | None
 
 
 class AppointmentIn(Input):
@@ -46,6 +57,10 @@ class AppointmentIn(Input):
     ends_at: UtcDatetime | None = None
     duration_minutes: DurationMinutes | None = None
     reason: Reason | None = None
+    service_id: UUID | None = Field(
+        None, description="The duration defaults to the service's; its buffers block the doctor."
+    )
+    room_id: UUID | None = None
 
 
 class AppointmentPatchIn(Input):
@@ -54,6 +69,8 @@ class AppointmentPatchIn(Input):
     starts_at: UtcDatetime | None = None
     ends_at: UtcDatetime | None = None
     duration_minutes: DurationMinutes | None = None
+    service_id: UUID | None = None
+    room_id: UUID | None = None
     reason: Reason | None = None
     notes: Notes | None = None
 
@@ -73,6 +90,8 @@ class AppointmentsStats(BaseModel):
     by_status: dict[str, int]
     today: int
     upcoming_7_days: int
+    late_cancellations_30d: int
+    no_shows_30d: int
 
 
 class DashboardOut(BaseModel):
