@@ -124,6 +124,22 @@ async def _wait_until_healthy(client: httpx.AsyncClient, deadline_seconds: float
     pytest.fail(f"the server did not answer /health within {deadline_seconds} s")
 
 
+async def create_admin(env: dict[str, str], username: str) -> None:
+    """`appointments create-admin` for the served database, as an operator would."""
+    created = await asyncio.to_thread(
+        subprocess.run,
+        [str(APP), "create-admin", "--username", username, "--email",
+         f"{username}@example.com", "--full-name", "Race Admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+
+
 async def _created(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code in (200, 201), response.text
     return dict(response.json())
@@ -137,27 +153,7 @@ async def test_fifty_concurrent_bookings_against_two_workers(
     base_url, env = server
     tag = uuid.uuid4().hex[:8]
     admin_name = f"raceadmin{tag}"
-    created = await asyncio.to_thread(
-        subprocess.run,
-        [
-            str(APP),
-            "create-admin",
-            "--username",
-            admin_name,
-            "--email",
-            f"{admin_name}@example.com",
-            "--full-name",
-            "Race Admin",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
+    await create_admin(env, admin_name)
 
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:

@@ -6,7 +6,6 @@ through `appointments serve --workers 2` on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from tests.api.support import PASSWORD, ApiClinic, bearer
-from tests.api.test_booking_race import APP, _wait_until_healthy
+from tests.api.test_booking_race import _wait_until_healthy, create_admin
 from tests.api.test_booking_race import server as server
 
 Post = Callable[[str, dict[str, Any], dict[str, str]], Awaitable[httpx.Response]]
@@ -170,27 +169,7 @@ async def test_room_and_buffer_races_against_two_workers(
     base_url, env = server
     tag = uuid.uuid4().hex[:8]
     admin_name = f"policyadmin{tag}"
-    created = await asyncio.to_thread(
-        subprocess.run,
-        [
-            str(APP),
-            "create-admin",
-            "--username",
-            admin_name,
-            "--email",
-            f"{admin_name}@example.com",
-            "--full-name",
-            "Race Admin",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
+    await create_admin(env, admin_name)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         await _wait_until_healthy(client)

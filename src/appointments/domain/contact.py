@@ -11,10 +11,7 @@ PHONE = Length(1, 50)
 
 
 def check_full_name(full_name: str) -> str:
-    name = full_name.strip()
-    if not FULL_NAME.admits(name):
-        raise InvalidValue(f"A full name is {FULL_NAME.min} to {FULL_NAME.max} characters.")
-    return name
+    return FULL_NAME.trimmed(full_name, "A full name")
 
 
 def normalize_email(email: str) -> str:

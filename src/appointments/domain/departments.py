@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
-from appointments.domain.errors import InvalidValue
 from appointments.domain.text import Length
 
 DEPARTMENT_NAME = Length(1, 100)
@@ -13,12 +12,7 @@ DESCRIPTION = Length(0, 5000)
 
 
 def check_department_name(name: str) -> str:
-    cleaned = name.strip()
-    if not DEPARTMENT_NAME.admits(cleaned):
-        raise InvalidValue(
-            f"A department name is {DEPARTMENT_NAME.min} to {DEPARTMENT_NAME.max} characters."
-        )
-    return cleaned
+    return DEPARTMENT_NAME.trimmed(name, "A department name")
 
 
 @dataclass(slots=True)

@@ -5,17 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
-from appointments.domain.errors import InvalidValue
 from appointments.domain.text import Length
 
 ROOM_NAME = Length(1, 100)
 
 
 def check_room_name(name: str) -> str:
-    cleaned = name.strip()
-    if not ROOM_NAME.admits(cleaned):
-        raise InvalidValue(f"A room name is {ROOM_NAME.min} to {ROOM_NAME.max} characters.")
-    return cleaned
+    return ROOM_NAME.trimmed(name, "A room name")
 
 
 @dataclass(slots=True)

@@ -18,12 +18,7 @@ MAX_BUFFER_MINUTES = 120
 
 
 def check_service_name(name: str) -> str:
-    cleaned = name.strip()
-    if not SERVICE_NAME.admits(cleaned):
-        raise InvalidValue(
-            f"A service name is {SERVICE_NAME.min} to {SERVICE_NAME.max} characters."
-        )
-    return cleaned
+    return SERVICE_NAME.trimmed(name, "A service name")
 
 
 @dataclass(slots=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from appointments.domain.errors import InvalidValue
+
 
 @dataclass(frozen=True, slots=True)
 class Length:
@@ -16,6 +18,13 @@ class Length:
 
     def admits(self, text: str) -> bool:
         return self.min <= len(text) <= self.max
+
+    def trimmed(self, text: str, what: str) -> str:
+        """`text` without surrounding blanks, if within the limits (422 naming `what`)."""
+        cleaned = text.strip()
+        if not self.admits(cleaned):
+            raise InvalidValue(f"{what} is {self.min} to {self.max} characters.")
+        return cleaned
 
 
 # Free-text search terms (`q` in lists).
