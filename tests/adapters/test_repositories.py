@@ -4,6 +4,7 @@ comes out, searches order, filter, page and stay within the caller's scope."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from uuid import uuid4
 
@@ -771,3 +772,61 @@ async def test_revoked_tokens_are_idempotent_and_purged_after_expiry(
         }
     assert revoked == {"expired": False, "at-now": True, "live": True}
     assert await backend.stored("revoked_tokens") == 2
+
+
+async def test_blocked_spans_include_buffers_and_round_trip(backend: Backend, seed: Seed) -> None:
+    """A buffered appointment is stored as the span it blocks and read back with its
+    buffers; blocked_spans returns that span where it overlaps, half-open."""
+    doctor = await seed.doctor()
+    patient = await seed.patient()
+    ten = datetime(2031, 1, 6, 10, tzinfo=UTC)
+    plain = await seed.appointment(doctor, patient, ten, 30)
+    buffered = dataclasses.replace(
+        plain,
+        id=uuid.uuid4(),
+        starts_at=ten + timedelta(hours=2),
+        ends_at=ten + timedelta(hours=2, minutes=30),
+        buffer_before=timedelta(minutes=15),
+        buffer_after=timedelta(minutes=20),
+    )
+    async with backend.uow() as uow:
+        await uow.appointments.add(buffered)
+        await uow.commit()
+    async with backend.uow() as uow:
+        read = await uow.appointments.get(buffered.id)
+        day = Span(ten - timedelta(hours=1), ten + timedelta(hours=8))
+        blocked = await uow.appointments.blocked_spans(within=day, doctor_id=doctor.id)
+        edge = await uow.appointments.blocked_spans(
+            within=Span(ten + timedelta(hours=2, minutes=50), ten + timedelta(hours=3)),
+            doctor_id=doctor.id,
+        )
+        excluded = await uow.appointments.blocked_spans(
+            within=day, doctor_id=doctor.id, exclude_id=plain.id
+        )
+    assert read == buffered
+    assert blocked == [plain.span, buffered.blocked]
+    assert buffered.blocked == Span(
+        ten + timedelta(hours=1, minutes=45), ten + timedelta(hours=2, minutes=50)
+    )
+    assert edge == []  # touching the end of the blocked span is not overlapping
+    assert excluded == [buffered.blocked]
+
+
+async def test_count_future_active_counts_only_upcoming_active(
+    backend: Backend, seed: Seed
+) -> None:
+    doctor = await seed.doctor()
+    patient = await seed.patient()
+    ten = datetime(2031, 1, 6, 10, tzinfo=UTC)
+    upcoming = await seed.appointment(doctor, patient, ten, 30)
+    await seed.appointment(doctor, patient, ten + timedelta(hours=1), 30)
+    cancelled = await seed.appointment(doctor, patient, ten + timedelta(hours=2), 30)
+    async with backend.uow() as uow:
+        await uow.appointments.save(dataclasses.replace(cancelled, status=Status.CANCELLED))
+        await uow.patients.lock_bookings(patient.id)  # takes the lock, changes nothing
+        await uow.commit()
+    async with backend.uow() as uow:
+        assert await uow.appointments.count_future_active(patient_id=patient.id, now=ten) == 1
+        before = ten - timedelta(minutes=1)
+        assert await uow.appointments.count_future_active(patient_id=patient.id, now=before) == 2
+    assert upcoming.is_active
