@@ -81,7 +81,8 @@ class DepartmentRepository(Protocol):
     async def save(self, department: Department) -> None: ...
 
     async def delete(self, department_id: UUID) -> None:
-        """Raises DepartmentNotEmpty while doctors or appointments reference it."""
+        """Raises DepartmentNotEmpty while doctors, appointments, services or rooms reference
+        it."""
 
     async def search(self, page: PageRequest) -> Page[Department]: ...
 
