@@ -35,7 +35,7 @@ from appointments.application.ports.services import Clock
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.appointments import Appointment, Status
 from appointments.domain.booking import duration_of
-from appointments.domain.changes import UNSET, Maybe
+from appointments.domain.changes import UNSET, Maybe, kept
 from appointments.domain.errors import InvalidValue
 from appointments.domain.schedule import local_days
 
@@ -47,10 +47,6 @@ def _duration(minutes: int | None) -> timedelta | None:
 def _new_service(changes: AppointmentChanges) -> bool:
     """A move to another service takes that service's length unless one is given."""
     return changes.service_id is not UNSET and changes.service_id is not None
-
-
-def _kept(sent: Maybe[UUID | None], current: UUID | None) -> UUID | None:
-    return current if sent is UNSET else sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +215,8 @@ class UpdateAppointment:
             duration=(
                 None if changes.duration_minutes is UNSET else _duration(changes.duration_minutes)
             ),
-            service_id=_kept(changes.service_id, appointment.service_id),
-            room_id=_kept(changes.room_id, appointment.room_id),
+            service_id=kept(changes.service_id, appointment.service_id),
+            room_id=kept(changes.room_id, appointment.room_id),
             default_duration=(
                 None if _new_service(changes) else appointment.ends_at - appointment.starts_at
             ),

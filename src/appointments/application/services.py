@@ -15,7 +15,7 @@ from appointments.application.access import ADMIN_ONLY, Actor, Restricted, visib
 from appointments.application.departments import department_must_exist
 from appointments.application.ports.queries import CatalogFilter, Page, PageRequest
 from appointments.application.ports.unit_of_work import UnitOfWork
-from appointments.domain.changes import UNSET, Maybe
+from appointments.domain.changes import UNSET, Maybe, kept
 from appointments.domain.errors import ServiceExists
 from appointments.domain.services import Service
 
@@ -78,20 +78,16 @@ class ServiceChanges:
     is_active: Maybe[bool] = UNSET
 
 
-def _kept(change: Maybe[T], current: T) -> T:
-    return current if change is UNSET else change
-
-
 def _changed(service: Service, changes: ServiceChanges) -> Service:
     """The service with `changes` applied, validated as a whole by Service itself."""
     return Service(
-        name=_kept(changes.name, service.name),
-        department_id=_kept(changes.department_id, service.department_id),
-        duration_minutes=_kept(changes.duration_minutes, service.duration_minutes),
-        buffer_before_minutes=_kept(changes.buffer_before_minutes, service.buffer_before_minutes),
-        buffer_after_minutes=_kept(changes.buffer_after_minutes, service.buffer_after_minutes),
-        description=_kept(changes.description, service.description),
-        is_active=_kept(changes.is_active, service.is_active),
+        name=kept(changes.name, service.name),
+        department_id=kept(changes.department_id, service.department_id),
+        duration_minutes=kept(changes.duration_minutes, service.duration_minutes),
+        buffer_before_minutes=kept(changes.buffer_before_minutes, service.buffer_before_minutes),
+        buffer_after_minutes=kept(changes.buffer_after_minutes, service.buffer_after_minutes),
+        description=kept(changes.description, service.description),
+        is_active=kept(changes.is_active, service.is_active),
         id=service.id,
     )
 

@@ -21,3 +21,8 @@ class Unset(Enum):
 
 UNSET = Unset.UNSET
 Maybe: TypeAlias = T | Literal[Unset.UNSET]
+
+
+def kept(change: Maybe[T], current: T) -> T:
+    """The value after a partial update: `change` if one was sent, else `current`."""
+    return current if change is UNSET else change
