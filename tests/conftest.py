@@ -95,14 +95,27 @@ def database_url(request: pytest.FixtureRequest) -> str:
 _engines: dict[str, AsyncEngine] = {}
 
 
-async def _clean(engine: AsyncEngine) -> None:
+async def clean(engine: AsyncEngine) -> None:
+    """Empty every table. The audit trail refuses that by trigger: on PostgreSQL the
+    session skips triggers (replica role, as a superuser may); SQLite's are dropped for
+    the DELETE and put back as they were."""
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
+            await connection.execute(text("SET LOCAL session_replication_role = replica"))
             await connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-        else:
-            for table in tables:
-                await connection.execute(text(f"DELETE FROM {table}"))
+            return
+        guards = (
+            await connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            )
+        ).all()
+        for name, _ in guards:
+            await connection.execute(text(f"DROP TRIGGER {name}"))
+        for table in tables:
+            await connection.execute(text(f"DELETE FROM {table}"))
+        for _, sql in guards:
+            await connection.execute(text(sql))
 
 
 @pytest.fixture
@@ -111,7 +124,7 @@ async def engine(database_url: str) -> AsyncEngine:
     if database_url not in _engines:
         _engines[database_url] = create_engine(database_url)
     engine = _engines[database_url]
-    await _clean(engine)
+    await clean(engine)
     return engine
 
 

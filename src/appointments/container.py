@@ -64,9 +64,9 @@ class Container(containers.DeclarativeContainer):
     tokens = providers.Singleton(_token_service, settings, clock)
     clinic = providers.Singleton(_clinic, settings)
 
-    uow = providers.Factory(SqlUnitOfWork, engine=engine)
+    uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock)
     # For use-cases that change nothing: no BEGIN/ROLLBACK round trips.
-    read_uow = providers.Factory(SqlUnitOfWork, engine=engine, read_only=True)
+    read_uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock, read_only=True)
 
     # identity
     register_patient = providers.Factory(auth.RegisterPatient, uow, hasher, clock)

@@ -66,8 +66,10 @@ def container(store: MemoryStore, clock: FixedClock, clinic_timezone: str) -> Co
     settings = test_settings("sqlite+aiosqlite:///:memory:", clinic_timezone=clinic_timezone)
     container.settings.override(providers.Object(settings))
     container.clock.override(providers.Object(clock))
-    container.uow.override(providers.Factory(MemoryUnitOfWork, store))
-    container.read_uow.override(providers.Factory(MemoryUnitOfWork, store, read_only=True))
+    container.uow.override(providers.Factory(MemoryUnitOfWork, store, clock=clock))
+    container.read_uow.override(
+        providers.Factory(MemoryUnitOfWork, store, clock=clock, read_only=True)
+    )
     return container
 
 

@@ -13,16 +13,15 @@ import httpx
 import pytest
 from dependency_injector import providers
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appointments.adapters.clock import FixedClock
 from appointments.adapters.sqlalchemy.engine import create_engine
-from appointments.adapters.sqlalchemy.tables import metadata
 from appointments.container import Container
 from appointments.entrypoints.api.app import create_app
 from tests.api.support import ApiClinic
+from tests.conftest import clean
 from tests.conftest import test_settings as settings_for
 from tests.faults.proxy import TcpProxy
 
@@ -39,9 +38,7 @@ async def proxy() -> AsyncIterator[TcpProxy]:
 async def direct(postgres_url: str) -> AsyncIterator[AsyncEngine]:
     """PostgreSQL without the proxy; the tables are emptied first."""
     engine = create_engine(postgres_url, pool_size=2)
-    tables = ", ".join(t.name for t in reversed(metadata.sorted_tables))
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    await clean(engine)
     yield engine
     await engine.dispose()
 

@@ -16,6 +16,7 @@ from appointments.application.users import NewUser
 from appointments.container import Container
 from appointments.domain.errors import CodedError
 from appointments.entrypoints import migrations
+from appointments.entrypoints.logging import LOG_CONFIG
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,6 +79,7 @@ def serve(host: str, port: int, workers: int) -> int:
         workers=workers,
         proxy_headers=True,
         timeout_graceful_shutdown=30,
+        log_config=LOG_CONFIG,
     )
     return 0
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+from appointments.application.events import AuditEvent
+from appointments.application.ports.repositories import KeyClaim
 from appointments.domain.appointments import Appointment
 from appointments.domain.booking import BookingPolicy
 from appointments.domain.departments import Department
@@ -35,6 +37,11 @@ class MemoryState:
     booking_policy: dict[int, BookingPolicy] = field(default_factory=dict)
     revoked_tokens: dict[str, datetime] = field(default_factory=dict)
     login_failures: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    audit_events: list[AuditEvent] = field(default_factory=list)
+    # (scope, key) -> the claim, when it was claimed, when it expires.
+    idempotency_keys: dict[tuple[str, str], tuple[KeyClaim, datetime, datetime]] = field(
+        default_factory=dict
+    )
 
 
 class MemoryStore:

@@ -1,5 +1,6 @@
 """An in-memory unit of work: each transaction works on a copy of the committed state,
-so a use-case that raises (or forgets to commit) leaves nothing behind, as with SQL."""
+so a use-case that raises (or forgets to commit) leaves nothing behind, as with SQL;
+recorded events are written by the commit, as with SQL."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import copy
 from types import TracebackType
 from typing import Self
 
+from appointments.adapters.clock import SystemClock
 from appointments.adapters.memory.repositories.appointments import MemoryAppointmentRepository
+from appointments.adapters.memory.repositories.audit import (
+    MemoryAuditQueries,
+    MemoryIdempotencyRepository,
+)
 from appointments.adapters.memory.repositories.departments import MemoryDepartmentRepository
 from appointments.adapters.memory.repositories.doctors import MemoryDoctorRepository
 from appointments.adapters.memory.repositories.patients import MemoryPatientRepository
@@ -21,11 +27,13 @@ from appointments.adapters.memory.repositories.services import MemoryServiceRepo
 from appointments.adapters.memory.repositories.stats import MemoryStatsQueries
 from appointments.adapters.memory.repositories.users import MemoryUserRepository
 from appointments.adapters.memory.state import MemoryState, MemoryStore
-from appointments.application.ports.queries import StatsQueries
+from appointments.application.events import REQUEST_ID, AuditEvent, Event
+from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
     DepartmentRepository,
     DoctorRepository,
+    IdempotencyRepository,
     LoginFailureRepository,
     PatientRepository,
     PolicyRepository,
@@ -34,14 +42,19 @@ from appointments.application.ports.repositories import (
     ServiceRepository,
     UserRepository,
 )
+from appointments.application.ports.services import Clock
 
 
 class MemoryUnitOfWork:
     """As SqlUnitOfWork: `read_only` ones refuse to commit."""
 
-    def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
+    def __init__(
+        self, store: MemoryStore, *, clock: Clock | None = None, read_only: bool = False
+    ) -> None:
         self._store, self._read_only = store, read_only
+        self._clock = clock or SystemClock()
         self._work: MemoryState | None = None
+        self._events: list[AuditEvent] = []
 
     async def __aenter__(self) -> Self:
         work = copy.deepcopy(self._store.state)
@@ -57,12 +70,32 @@ class MemoryUnitOfWork:
         self.revoked_tokens: RevokedTokenRepository = MemoryRevokedTokenRepository(work)
         self.login_failures: LoginFailureRepository = MemoryLoginFailureRepository(work)
         self.stats: StatsQueries = MemoryStatsQueries(work)
+        self._audit = MemoryAuditQueries(work)
+        self.audit: AuditQueries = self._audit
+        self.idempotency: IdempotencyRepository = MemoryIdempotencyRepository(work)
+        self._events = []
         return self
+
+    def record(self, event: Event) -> None:
+        self._events.append(
+            AuditEvent(
+                id=0,  # numbered when written
+                occurred_at=self._clock.now(),
+                action=event.action,
+                entity_type=event.entity_type,
+                entity_id=event.entity_id,
+                actor=event.actor,
+                changes=event.changes,
+                request_id=REQUEST_ID.get(),
+            )
+        )
 
     async def commit(self) -> None:
         assert self._work is not None, "commit outside `async with`"
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        events, self._events = self._events, []
+        self._audit.write(events)
         self._store.state = copy.deepcopy(self._work)
         self._store.commits += 1
 
@@ -72,4 +105,4 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._work = None
+        self._work, self._events = None, []

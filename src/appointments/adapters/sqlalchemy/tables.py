@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -18,7 +19,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -225,3 +228,47 @@ Index(
     "ix_appointments_doctor_id_blocked_from", appointments.c.doctor_id, appointments.c.blocked_from
 )
 Index("ix_appointments_room_id_starts_at", appointments.c.room_id, appointments.c.starts_at)
+
+# The audit trail: append-only (migration 0005 adds the triggers that refuse UPDATE and
+# DELETE). The id rises with every insert: newest first is `ORDER BY id DESC`, which the
+# per-filter indexes below serve directly (keyset-friendly: `id < last seen`).
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("actor_user_id", Uuid, nullable=True),
+    Column("actor_role", String(16), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_id", Uuid, nullable=True),
+    Column("changes", JSON, nullable=False),
+    Column("request_id", String(128), nullable=True),
+    CheckConstraint(_one_of("actor_role", Role), name="actor_role"),
+)
+Index(
+    "ix_audit_events_entity",
+    audit_events.c.entity_type,
+    audit_events.c.entity_id,
+    audit_events.c.id,
+)
+Index("ix_audit_events_actor_user_id_id", audit_events.c.actor_user_id, audit_events.c.id)
+Index("ix_audit_events_action_id", audit_events.c.action, audit_events.c.id)
+Index("ix_audit_events_occurred_at", audit_events.c.occurred_at)
+
+# Idempotency keys (API.md): claimed before the request runs, its response kept after.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    # NULL while the first request runs.
+    Column("status_code", SmallInteger, nullable=True),
+    Column("headers", JSON, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    PrimaryKeyConstraint("scope", "key"),
+)
+Index("ix_idempotency_keys_expires_at", idempotency_keys.c.expires_at)

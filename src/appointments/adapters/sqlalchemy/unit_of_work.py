@@ -1,16 +1,21 @@
-"""One connection and one transaction per use-case call; rolled back unless committed."""
+"""One connection and one transaction per use-case call; rolled back unless committed.
+
+Recorded events are written by `commit()`, in one statement, just before the COMMIT."""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from appointments.adapters.clock import SystemClock
 from appointments.adapters.sqlalchemy.database import Database
 from appointments.adapters.sqlalchemy.repositories.appointments import SqlAppointmentRepository
+from appointments.adapters.sqlalchemy.repositories.audit import SqlAuditQueries, audit_row
 from appointments.adapters.sqlalchemy.repositories.departments import SqlDepartmentRepository
 from appointments.adapters.sqlalchemy.repositories.doctors import SqlDoctorRepository
+from appointments.adapters.sqlalchemy.repositories.idempotency import SqlIdempotencyRepository
 from appointments.adapters.sqlalchemy.repositories.patients import SqlPatientRepository
 from appointments.adapters.sqlalchemy.repositories.policy import SqlPolicyRepository
 from appointments.adapters.sqlalchemy.repositories.rooms import SqlRoomRepository
@@ -21,11 +26,13 @@ from appointments.adapters.sqlalchemy.repositories.security import (
 from appointments.adapters.sqlalchemy.repositories.services import SqlServiceRepository
 from appointments.adapters.sqlalchemy.repositories.stats import SqlStatsQueries
 from appointments.adapters.sqlalchemy.repositories.users import SqlUserRepository
-from appointments.application.ports.queries import StatsQueries
+from appointments.application.events import REQUEST_ID, Event
+from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
     DepartmentRepository,
     DoctorRepository,
+    IdempotencyRepository,
     LoginFailureRepository,
     PatientRepository,
     PolicyRepository,
@@ -34,12 +41,18 @@ from appointments.application.ports.repositories import (
     ServiceRepository,
     UserRepository,
 )
+from appointments.application.ports.services import Clock
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock | None = None, read_only: bool = False
+    ) -> None:
+        """`clock` stamps recorded events (the system's unless given)."""
         self._engine, self._read_only = engine, read_only
+        self._clock = clock or SystemClock()
         self._db: Database | None = None
+        self._events: list[dict[str, Any]] = []
 
     @property
     def connection(self) -> AsyncConnection | None:
@@ -60,10 +73,19 @@ class SqlUnitOfWork:
         self.revoked_tokens: RevokedTokenRepository = SqlRevokedTokenRepository(db)
         self.login_failures: LoginFailureRepository = SqlLoginFailureRepository(db)
         self.stats: StatsQueries = SqlStatsQueries(db)
+        self._audit = SqlAuditQueries(db)
+        self.audit: AuditQueries = self._audit
+        self.idempotency: IdempotencyRepository = SqlIdempotencyRepository(db)
+        self._events = []
         return self
+
+    def record(self, event: Event) -> None:
+        self._events.append(audit_row(event, self._clock.now(), REQUEST_ID.get()))
 
     async def commit(self) -> None:
         assert self._db is not None, "commit outside `async with`"
+        events, self._events = self._events, []
+        await self._audit.write(events)
         await self._db.commit()
 
     async def __aexit__(
@@ -73,5 +95,6 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         db, self._db = self._db, None
+        self._events = []
         if db is not None:
             await db.close()

@@ -8,6 +8,7 @@ from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from appointments.application.access import AppointmentScope, PatientScope
+from appointments.application.events import AuditEvent
 from appointments.domain.appointments import Status
 from appointments.domain.schedule import Span
 from appointments.domain.users import Role, User
@@ -119,3 +120,21 @@ class StatsQueries(Protocol):
     async def dashboard(self, periods: StatsPeriods) -> DashboardStats:
         """Late cancellations: cancelled by the patient less than the cut-off before the
         start, within the last 30 days; no-shows: starting within the last 30 days."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    entity_type: str | None = None
+    entity_id: UUID | None = None
+    actor_user_id: UUID | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    # The admin's trail reads newest first; one entity's history oldest first.
+    oldest_first: bool = False
+
+
+class AuditQueries(Protocol):
+    async def search(self, filters: AuditFilter, page: PageRequest) -> Page[AuditEvent]:
+        """In recording order (`id`), newest first unless `oldest_first`; `since`
+        inclusive, `until` exclusive."""

@@ -3,6 +3,7 @@ the unit of work's transaction."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -211,3 +212,43 @@ class PolicyRepository(Protocol):
         """The clinic's policy; the defaults until an admin stores one."""
 
     async def save(self, policy: BookingPolicy) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """What a finished request answered, replayed for a repeat of it."""
+
+    status_code: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    """The request that holds an idempotency key: still running if `response` is None."""
+
+    fingerprint: str
+    response: StoredResponse | None
+
+
+class IdempotencyRepository(Protocol):
+    async def claim(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        *,
+        now: datetime,
+        expires_at: datetime,
+        abandoned_before: datetime,
+    ) -> KeyClaim | None:
+        """Claim the key for a new request (None), or the claim that holds it. An expired
+        claim, or one still running that was claimed before `abandoned_before` (its
+        process died), is taken over: a new claim, None."""
+
+    async def complete(self, scope: str, key: str, response: StoredResponse) -> None: ...
+
+    async def release(self, scope: str, key: str) -> None:
+        """Forget a claim whose request will not be replayed (it failed with a 5xx)."""
+
+    async def purge_expired(self, now: datetime) -> None: ...

@@ -5,11 +5,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
-from appointments.application.ports.queries import StatsQueries
+from appointments.application.events import Event
+from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
     DepartmentRepository,
     DoctorRepository,
+    IdempotencyRepository,
     LoginFailureRepository,
     PatientRepository,
     PolicyRepository,
@@ -21,7 +23,8 @@ from appointments.application.ports.repositories import (
 
 
 class UnitOfWork(Protocol):
-    """Rolled back unless `commit()` is awaited."""
+    """Rolled back unless `commit()` is awaited; the events recorded on it are written
+    by that commit, in the same transaction as the change they describe."""
 
     users: UserRepository
     patients: PatientRepository
@@ -34,6 +37,11 @@ class UnitOfWork(Protocol):
     revoked_tokens: RevokedTokenRepository
     login_failures: LoginFailureRepository
     stats: StatsQueries
+    audit: AuditQueries
+    idempotency: IdempotencyRepository
+
+    def record(self, event: Event) -> None:
+        """Stamp the event (now, the request's id) to be written by `commit()`."""
 
     async def __aenter__(self) -> Self: ...
 

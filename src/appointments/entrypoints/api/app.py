@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from appointments.container import Container
 from appointments.entrypoints.api import errors
 from appointments.entrypoints.api.limits import BodySizeLimit
+from appointments.entrypoints.api.request_id import RequestId
 from appointments.entrypoints.api.routers import (
     admin,
     appointments,
@@ -64,9 +66,27 @@ def create_app(container: Container | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            # Browser apps must be able to read these on 401 and 429 answers.
-            expose_headers=["Retry-After", "WWW-Authenticate"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            # Browser apps must be able to read these (Retry-After on 429, and so on).
+            expose_headers=[
+                "Retry-After",
+                "WWW-Authenticate",
+                "X-Request-ID",
+                "Idempotent-Replayed",
+            ],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    _outermost(app, RequestId)
     return app
+
+
+def _outermost(app: FastAPI, middleware: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Wrap even Starlette's own error middleware, which sits outside every added one:
+    its 500s (and the 503s of a lost database, answered there) carry a request id too,
+    and the error it logs is logged within the request."""
+    build = app.build_middleware_stack
+
+    def build_wrapped() -> ASGIApp:
+        return middleware(build())
+
+    app.build_middleware_stack = build_wrapped  # type: ignore[method-assign]
