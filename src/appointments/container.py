@@ -15,9 +15,11 @@ from appointments.adapters.sqlalchemy.engine import create_engine
 from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
 from appointments.application import (
     appointments,
+    audit,
     auth,
     departments,
     doctors,
+    idempotency,
     patients,
     policy,
     rooms,
@@ -84,6 +86,7 @@ class Container(containers.DeclarativeContainer):
     update_user = providers.Factory(users.UpdateUser, uow, hasher, clock)
     deactivate_user = providers.Factory(users.DeactivateUser, uow, clock)
     dashboard_stats = providers.Factory(stats.GetDashboardStats, read_uow, clock, clinic)
+    list_audit_events = providers.Factory(audit.ListAuditEvents, read_uow)
 
     # departments
     list_departments = providers.Factory(departments.ListDepartments, read_uow)
@@ -130,6 +133,20 @@ class Container(containers.DeclarativeContainer):
     # appointments
     book_appointment = providers.Factory(appointments.BookAppointment, uow, clock, clinic)
     get_appointment = providers.Factory(appointments.GetAppointment, read_uow)
+    appointment_history = providers.Factory(appointments.GetAppointmentHistory, read_uow)
     list_appointments = providers.Factory(appointments.ListAppointments, read_uow, clinic)
     update_appointment = providers.Factory(appointments.UpdateAppointment, uow, clock, clinic)
     change_status = providers.Factory(appointments.ChangeStatus, uow, clock)
+
+    # idempotency keys (used by the HTTP middleware, not by routes)
+    purge_schedule = providers.Singleton(idempotency.PurgeSchedule)
+    claim_idempotency_key = providers.Factory(
+        idempotency.ClaimKey,
+        uow=uow,
+        clock=clock,
+        ttl_hours=settings.provided.idempotency_ttl_hours,
+    )
+    finish_idempotency_key = providers.Factory(idempotency.FinishKey, uow=uow)
+    purge_idempotency_keys = providers.Factory(
+        idempotency.PurgeExpiredKeys, uow=uow, clock=clock, schedule=purge_schedule
+    )

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, ge=1)
     login_window_seconds: int = Field(900, ge=1)
     max_request_bytes: int = Field(1_048_576, ge=1024)
+    # How long a response kept for an Idempotency-Key is replayed (API.md).
+    idempotency_ttl_hours: int = Field(24, ge=1, le=24 * 365)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

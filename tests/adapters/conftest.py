@@ -103,11 +103,12 @@ class Backend:
     engine: AsyncEngine | None = None
     store: MemoryStore | None = None
 
-    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+    def uow(self, *, read_only: bool = False, clock: FixedClock | None = None) -> UnitOfWork:
+        """`clock` stamps the events it records (the system's if None)."""
         if self.engine is not None:
-            return SqlUnitOfWork(self.engine, read_only=read_only)
+            return SqlUnitOfWork(self.engine, clock=clock, read_only=read_only)
         assert self.store is not None
-        return MemoryUnitOfWork(self.store, read_only=read_only)
+        return MemoryUnitOfWork(self.store, clock=clock, read_only=read_only)
 
     async def stored(self, table: str) -> int:
         """How many rows `table` holds in committed storage, read past the repositories."""

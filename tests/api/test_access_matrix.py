@@ -1,11 +1,13 @@
 """Who may call what: every endpoint of Departments, Doctors, Patients, Appointments,
-Services, Rooms and the booking policy against every kind of caller, with the exact status.
+Services, Rooms, the booking policy and the audit trail against every kind of caller, with
+the exact status.
 
 The table is role x endpoint. Each endpoint is one test (per database) that runs every
 caller against a world of: an admin, the doctor, another doctor, the patient (who has an
 appointment with the doctor), another patient, and no one at all. After every refused
-call the database, read back as admin, is exactly as before; after every allowed write it
-is not. A hidden object answers exactly like an id that does not exist.
+call the database, read back as admin, is exactly as before (the audit trail included:
+a refused request records nothing); after every allowed write it is not. A hidden object
+answers exactly like an id that does not exist.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class World:
             ("/api/services", {}),
             ("/api/rooms", {}),
             ("/api/policy", {}),
+            ("/api/admin/audit", {}),
         ]
         found = []
         for path, params in paths:
@@ -250,6 +253,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     # appointments
     "appointments.list": Endpoint("GET", "/api/appointments", everyone()),
     "appointments.get": Endpoint("GET", APPOINTMENT, PARTIES_ONLY),
+    "appointments.history": Endpoint("GET", APPOINTMENT + "/history", PARTIES_ONLY),
     "appointments.create": Endpoint(
         "POST", "/api/appointments", (201, 201, 403, 201, 404, 401), _booking
     ),
@@ -298,6 +302,8 @@ ENDPOINTS: dict[str, Endpoint] = {
         lambda w: {"department_id": w.ids["department"]},
     ),
     "rooms.delete": Endpoint("DELETE", "/api/rooms/{room}", admin_only(204)),
+    # the audit trail
+    "admin.audit": Endpoint("GET", "/api/admin/audit", admin_only(200)),
     # the booking policy
     "policy.get": Endpoint("GET", "/api/policy", everyone()),
     "policy.put": Endpoint(
@@ -399,6 +405,7 @@ async def test_access(clinic: ApiClinic, name: str) -> None:
 def test_the_table_covers_every_route_of_these_sections() -> None:
     """A new route in these sections must be added to the table above."""
     from appointments.entrypoints.api.routers import (
+        admin,
         appointments,
         departments,
         doctors,
@@ -412,6 +419,12 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
         (method, route.path)  # type: ignore[attr-defined]
         for module in (departments, doctors, patients, appointments, services, rooms, policy)
         for route in module.router.routes
+        for method in route.methods  # type: ignore[attr-defined]
+    }
+    routes |= {
+        (method, route.path)  # type: ignore[attr-defined]
+        for route in admin.router.routes
+        if route.path == "/api/admin/audit"  # type: ignore[attr-defined]
         for method in route.methods  # type: ignore[attr-defined]
     }
     table = {(e.method, e.path.split("?")[0].format(**_route_names())) for e in ENDPOINTS.values()}

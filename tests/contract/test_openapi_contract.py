@@ -83,7 +83,13 @@ def peer_isolation(identity: Identity) -> schemathesis.CheckFunction:
             return
         body = _body(response)
         path = case.operation.path
-        if path.startswith("/api/appointments"):
+        if path.endswith("/history"):
+            # The booking event names the appointment's parties.
+            booked = [e for e in body["items"] if e["action"] == "appointment.booked"]
+            parties = [{k: v["new"] for k, v in e["changes"].items()} for e in booked]
+            leaked = [p for p in parties if not _owned_by(p, identity)]
+            assert not leaked, f"{identity.name} received the history of others: {leaked}"
+        elif path.startswith("/api/appointments"):
             items = body.get("items", []) if path == "/api/appointments" else [body]
             leaked = [item for item in items if not _owned_by(item, identity)]
             assert not leaked, f"{identity.name} received appointments of others: {leaked}"

@@ -34,6 +34,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/auth/password"): ANY_ROLE,
     # admin: "ADMIN only; other roles 403"
     ("GET", "/api/admin/dashboard/stats"): ADMIN_ONLY,
+    ("GET", "/api/admin/audit"): ADMIN_ONLY,
     ("GET", "/api/admin/users"): ADMIN_ONLY,
     ("POST", "/api/admin/users"): ADMIN_ONLY,
     ("GET", "/api/admin/users/{user_id}"): ADMIN_ONLY,
@@ -65,6 +66,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # appointments
     ("GET", "/api/appointments"): ANY_ROLE,
     ("GET", "/api/appointments/{appointment_id}"): ANY_ROLE,
+    ("GET", "/api/appointments/{appointment_id}/history"): ANY_ROLE,  # as the appointment
     ("POST", "/api/appointments"): ANY_ROLE,
     ("PATCH", "/api/appointments/{appointment_id}"): ANY_ROLE,  # parties and ADMIN
     ("POST", "/api/appointments/{appointment_id}/confirm"): frozenset({ADMIN, DOCTOR}),

@@ -30,7 +30,13 @@ from appointments.application.access import (
 from appointments.application.booking import Placement, prepare
 from appointments.application.config import ClinicConfig
 from appointments.application.errors import Forbidden
-from appointments.application.ports.queries import AppointmentFilter, Page, PageRequest
+from appointments.application.events import AuditEvent, Tracked, created
+from appointments.application.ports.queries import (
+    AppointmentFilter,
+    AuditFilter,
+    Page,
+    PageRequest,
+)
 from appointments.application.ports.services import Clock
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.appointments import Appointment, Status
@@ -98,6 +104,7 @@ class BookAppointment:
                 held = await uow.appointments.count_future_active(patient_id=patient_id, now=now)
                 policy.check_active_count(held)
             await uow.appointments.add(appointment)
+            uow.record(created("appointment.booked", actor, appointment))
             await uow.commit()
         return appointment
 
@@ -118,6 +125,23 @@ class GetAppointment:
     async def __call__(self, actor: Actor, appointment_id: UUID) -> Appointment:
         async with self._uow as uow:
             return await _visible_appointment(uow, actor, appointment_id)
+
+
+class GetAppointmentHistory:
+    """The appointment's audit events, oldest first, for whoever may read it."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def __call__(
+        self, actor: Actor, appointment_id: UUID, page: PageRequest
+    ) -> Page[AuditEvent]:
+        async with self._uow as uow:
+            await _visible_appointment(uow, actor, appointment_id)
+            filters = AuditFilter(
+                entity_type="appointment", entity_id=appointment_id, oldest_first=True
+            )
+            return await uow.audit.search(filters, page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +211,15 @@ class UpdateAppointment:
         now = self._clock.now()
         async with self._uow as uow:
             appointment = await _visible_appointment(uow, actor, appointment_id, lock=True)
+            tracked = Tracked(appointment)
             if changes.notes is not UNSET:
                 check_may_write_notes(actor, appointment)
             if changes.moves:
                 await self._move(uow, actor, appointment, changes, now)
             appointment.edit(now, reason=changes.reason, notes=changes.notes)
             await uow.appointments.save(appointment)
+            action = "appointment.rescheduled" if changes.moves else "appointment.updated"
+            uow.record(tracked.event(action, actor))
             await uow.commit()
         return appointment
 
@@ -246,6 +273,15 @@ class Action(StrEnum):
     CANCEL = "cancel"
 
 
+RECORDED_AS = {
+    Action.CONFIRM: "appointment.confirmed",
+    Action.CHECK_IN: "appointment.checked_in",
+    Action.COMPLETE: "appointment.completed",
+    Action.NO_SHOW: "appointment.no_show",
+    Action.CANCEL: "appointment.cancelled",
+}
+
+
 class ChangeStatus:
     """Lifecycle moves. Cancel is open to every party; the rest to the treating doctor and
     admins. A patient may not use those at all (403 whatever the id, so it reveals
@@ -262,6 +298,7 @@ class ChangeStatus:
         now = self._clock.now()
         async with self._uow as uow:
             appointment = await _visible_appointment(uow, actor, appointment_id, lock=True)
+            tracked = Tracked(appointment)
             if action is not Action.CANCEL and not may_run_appointment(actor, appointment):
                 raise Forbidden("Only the doctor or an admin may do this.")
             if action is Action.CANCEL and policy_applies(actor) and appointment.is_changeable:
@@ -278,5 +315,6 @@ class ChangeStatus:
                 case Action.CANCEL:
                     appointment.cancel(reason, now, by=cancelled_by(actor))
             await uow.appointments.save(appointment)
+            uow.record(tracked.event(RECORDED_AS[action], actor))
             await uow.commit()
         return appointment

@@ -15,6 +15,7 @@ from appointments.application.errors import (
     TooManyAttempts,
     WrongCurrentPassword,
 )
+from appointments.application.events import Event, Tracked, by
 from appointments.application.ports.services import (
     Clock,
     IssuedToken,
@@ -39,8 +40,16 @@ class RegisterPatient:
 
     async def __call__(self, data: NewUser, details: PatientDetails) -> User:
         async with self._uow as uow:
-            user = await create_user(uow, self._hasher, self._clock, data, Role.PATIENT)
-            await add_patient_record(uow, user, details)
+            user = await create_user(
+                uow,
+                self._hasher,
+                self._clock,
+                data,
+                Role.PATIENT,
+                actor=None,
+                action="user.registered",
+            )
+            await add_patient_record(uow, user, None, details)
             await uow.commit()
             return user
 
@@ -75,16 +84,24 @@ class Login:
             # Every attempt counts BEFORE the slow hash: parallel guesses cannot all slip
             # under the limit while their hashes compute. A success clears the counter.
             attempts = await uow.login_failures.record(key, now, now - self._window)
+            throttled = attempts.count > self._max_failures
+            if throttled:
+                uow.record(_login_failed(user))
             await uow.commit()
-        if attempts.count > self._max_failures:
+        if throttled:
             retry_at = attempts.first_failed_at + self._window
             raise TooManyAttempts(max(1, math.ceil((retry_at - now).total_seconds())))
         matches, new_hash = await self._hasher.verify(
             password, user.password_hash if user else None
         )
         if user is None or not matches or not user.is_active:
+            # A security event: recorded although the request fails.
+            async with self._uow as uow:
+                uow.record(_login_failed(user))
+                await uow.commit()
             raise InvalidCredentials()
         async with self._uow as uow:
+            uow.record(Event("auth.login", user.id, by(Actor(user.id, user.role))))
             await uow.login_failures.clear(key)
             if new_hash:
                 # Only the hash, and only if nobody changed it meanwhile: writing back the
@@ -95,6 +112,12 @@ class Login:
                     await uow.users.save(current)
             await uow.commit()
         return self._tokens.issue(user, now)
+
+
+def _login_failed(user: User | None) -> Event:
+    """Names the account when the login matched one; never the name or password typed
+    (a password typed into the name field is a common slip)."""
+    return Event("auth.login_failed", user.id if user else None, None)
 
 
 class Authenticate:
@@ -151,6 +174,7 @@ class Logout:
         async with self._uow as uow:
             await uow.revoked_tokens.purge_expired(self._clock.now())
             await uow.revoked_tokens.add(actor.claims.jti, actor.claims.expires_at)
+            uow.record(Event("auth.logout", actor.user_id, by(actor)))
             await uow.commit()
 
 
@@ -167,8 +191,10 @@ class ChangePassword:
             if not matches:
                 raise WrongCurrentPassword()
             new_hash = await self._hasher.hash(check_password(new_password))
+            tracked = Tracked(user)
             user.set_password_hash(new_hash, self._clock.now())
             await uow.users.save(user)
+            uow.record(tracked.event("user.password_changed", actor))
             await uow.commit()
 
 
@@ -181,6 +207,6 @@ class ProvisionAdmin:
 
     async def __call__(self, data: NewUser) -> User:
         async with self._uow as uow:
-            user = await create_user(uow, self._hasher, self._clock, data, Role.ADMIN)
+            user = await create_user(uow, self._hasher, self._clock, data, Role.ADMIN, actor=None)
             await uow.commit()
             return user

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from appointments.application.access import ADMIN_ONLY, Actor, Restricted, visible
+from appointments.application.events import Tracked, created, deleted
 from appointments.application.ports.queries import Page, PageRequest
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.changes import UNSET, Maybe
@@ -48,6 +49,7 @@ class CreateDepartment(Restricted, roles=ADMIN_ONLY):
             if await uow.departments.name_taken(department.name):
                 raise DepartmentExists()
             await uow.departments.add(department)
+            uow.record(created("department.created", actor, department))
             await uow.commit()
         return department
 
@@ -67,6 +69,7 @@ class UpdateDepartment(Restricted, roles=ADMIN_ONLY):
     ) -> Department:
         async with self._uow as uow:
             department = visible(await uow.departments.get(department_id))
+            tracked = Tracked(department)
             if changes.name is not UNSET:
                 department.rename(changes.name)
                 if await uow.departments.name_taken(department.name, except_id=department.id):
@@ -74,6 +77,7 @@ class UpdateDepartment(Restricted, roles=ADMIN_ONLY):
             if changes.description is not UNSET:
                 department.description = changes.description
             await uow.departments.save(department)
+            uow.record(tracked.event("department.updated", actor))
             await uow.commit()
         return department
 
@@ -84,8 +88,9 @@ class DeleteDepartment(Restricted, roles=ADMIN_ONLY):
 
     async def __call__(self, actor: Actor, department_id: UUID) -> None:
         async with self._uow as uow:
-            visible(await uow.departments.get(department_id))
+            department = visible(await uow.departments.get(department_id))
             if await uow.departments.has_doctors(department_id):
                 raise DepartmentNotEmpty()
             await uow.departments.delete(department_id)
+            uow.record(deleted("department.deleted", actor, department))
             await uow.commit()

@@ -16,6 +16,7 @@ from appointments.application.access import (
 )
 from appointments.application.deactivation import deactivate
 from appointments.application.departments import department_must_exist
+from appointments.application.events import Tracked, created
 from appointments.application.ports.queries import DoctorFilter, Page, PageRequest
 from appointments.application.ports.services import Clock, PasswordHasher
 from appointments.application.ports.unit_of_work import UnitOfWork
@@ -44,7 +45,7 @@ class CreateDoctor(Restricted, roles=ADMIN_ONLY):
     ) -> Doctor:
         async with self._uow as uow:
             await department_must_exist(uow, department_id)
-            user = await create_user(uow, self._hasher, self._clock, data, Role.DOCTOR)
+            user = await create_user(uow, self._hasher, self._clock, data, Role.DOCTOR, actor=actor)
             doctor = Doctor(
                 user_id=user.id,
                 full_name=user.full_name,
@@ -54,6 +55,7 @@ class CreateDoctor(Restricted, roles=ADMIN_ONLY):
                 phone=phone,
             )
             await uow.doctors.add(doctor, WeeklySchedule.default())
+            uow.record(created("doctor.created", actor, doctor))
             await uow.commit()
         return doctor
 
@@ -98,18 +100,22 @@ class UpdateDoctor(Restricted, roles=STAFF):
         check_doctor_fields(actor, changes.sent())
         async with self._uow as uow:
             doctor = visible(await uow.doctors.get(doctor_id))
+            tracked = Tracked(doctor)
             if changes.department_id is not UNSET:
                 await department_must_exist(uow, changes.department_id)
                 doctor.department_id = changes.department_id
             if changes.full_name is not UNSET:
                 doctor.full_name = check_full_name(changes.full_name)
                 user = visible(await uow.users.get(doctor.user_id))
-                await rename_person(uow, user, doctor.full_name)
+                renamed = Tracked(user)
+                await rename_person(uow, actor, user, doctor.full_name)
+                uow.record(renamed.event("user.updated", actor))
             if changes.specialization is not UNSET:
                 doctor.specialization = changes.specialization
             if changes.phone is not UNSET:
                 doctor.phone = changes.phone
             await uow.doctors.save(doctor)
+            uow.record(tracked.event("doctor.updated", actor))
             await uow.commit()
         return doctor
 
@@ -124,5 +130,5 @@ class DeactivateDoctor(Restricted, roles=ADMIN_ONLY):
     async def __call__(self, actor: Actor, doctor_id: UUID) -> None:
         now = self._clock.now()
         async with self._uow as uow:
-            await deactivate(uow, visible(await uow.doctors.get(doctor_id)), now)
+            await deactivate(uow, actor, visible(await uow.doctors.get(doctor_id)), now)
             await uow.commit()

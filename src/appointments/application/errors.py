@@ -64,3 +64,24 @@ class ConcurrentUpdate(Conflict):
 
     code = "concurrent_update"
     default_detail = "Someone else changed this at the same time. Try again."
+
+
+class InvalidIdempotencyKey(CodedError):
+    """An `Idempotency-Key` header that is not 1..255 printable ASCII characters (400)."""
+
+    code = "invalid_idempotency_key"
+    default_detail = "The Idempotency-Key must be 1 to 255 printable ASCII characters."
+
+
+class IdempotencyKeyReused(RuleViolation):
+    """The key was first used for another method, path or body (422)."""
+
+    code = "idempotency_key_reused"
+    default_detail = "This Idempotency-Key was used for a different request."
+
+
+class IdempotencyKeyInUse(Conflict):
+    """The first request with this key is still running (409): retry once it is done."""
+
+    code = "idempotency_key_in_use"
+    default_detail = "A request with this Idempotency-Key is still being processed."

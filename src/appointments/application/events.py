@@ -72,6 +72,14 @@ def deleted(action: str, actor: Actor | None, entity: object) -> Event:
     return Event(action, _id_of(entity), by(actor), diff(snapshot(entity), None))
 
 
+def replaced(
+    action: str, actor: Actor | None, before: object, after: object, entity_id: UUID | None = None
+) -> Event:
+    """An entity (or value object) replaced by a new version of it."""
+    changes = diff(snapshot(before), snapshot(after))
+    return Event(action, entity_id or _id_of(after), by(actor), changes)
+
+
 class Tracked:
     """An entity watched from before a change: `.event(...)` holds the fields it changed.
 

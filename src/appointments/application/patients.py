@@ -17,6 +17,7 @@ from appointments.application.access import (
     visible,
 )
 from appointments.application.deactivation import deactivate
+from appointments.application.events import Tracked, created
 from appointments.application.ports.queries import Page, PageRequest, PatientFilter
 from appointments.application.ports.services import Clock
 from appointments.application.ports.unit_of_work import UnitOfWork
@@ -79,6 +80,7 @@ class CreatePatient(Restricted, roles=ADMIN_ONLY):
         patient.full_name = check_full_name(patient.full_name)  # required, even if not sent
         async with self._uow as uow:
             await uow.patients.add(patient)
+            uow.record(created("patient.created", actor, patient))
             await uow.commit()
         return patient
 
@@ -91,12 +93,16 @@ class UpdatePatient(Restricted, roles=PATIENT_EDITORS):
         async with self._uow as uow:
             patient = await _visible_patient(uow, actor, patient_id)
             check_may_edit_patient(actor, patient_id)
+            tracked = Tracked(patient)
             _apply(patient, changes)
             await uow.patients.save(patient)
+            uow.record(tracked.event("patient.updated", actor))
             if changes.full_name is not UNSET and patient.user_id is not None:
                 login = await uow.users.get(patient.user_id)
                 if login is not None:
-                    await rename_person(uow, login, patient.full_name)
+                    renamed = Tracked(login)
+                    await rename_person(uow, actor, login, patient.full_name)
+                    uow.record(renamed.event("user.updated", actor))
             await uow.commit()
         return patient
 
@@ -111,5 +117,5 @@ class DeactivatePatient(Restricted, roles=ADMIN_ONLY):
     async def __call__(self, actor: Actor, patient_id: UUID) -> None:
         now = self._clock.now()
         async with self._uow as uow:
-            await deactivate(uow, visible(await uow.patients.get(patient_id)), now)
+            await deactivate(uow, actor, visible(await uow.patients.get(patient_id)), now)
             await uow.commit()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from appointments.application.access import ADMIN_ONLY, Actor, Restricted
+from appointments.application.events import replaced
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.booking import BookingPolicy
 
@@ -45,6 +46,8 @@ class PutPolicy(Restricted, roles=ADMIN_ONLY):
             reminder_offsets_minutes=tuple(reminder_offsets_minutes),
         )
         async with self._uow as uow:
+            before = await uow.policy.get()
             await uow.policy.save(policy)
+            uow.record(replaced("policy.updated", actor, before, policy))
             await uow.commit()
         return policy

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from appointments.application.access import ADMIN_ONLY, Actor, Restricted, visible
 from appointments.application.departments import department_must_exist
+from appointments.application.events import Tracked, created
 from appointments.application.ports.queries import CatalogFilter, Page, PageRequest
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.changes import UNSET, Maybe
@@ -48,6 +49,7 @@ class CreateRoom(Restricted, roles=ADMIN_ONLY):
             if await uow.rooms.name_taken(room.name):
                 raise RoomExists()
             await uow.rooms.add(room)
+            uow.record(created("room.created", actor, room))
             await uow.commit()
         return room
 
@@ -66,6 +68,7 @@ class UpdateRoom(Restricted, roles=ADMIN_ONLY):
     async def __call__(self, actor: Actor, room_id: UUID, changes: RoomChanges) -> Room:
         async with self._uow as uow:
             room = visible(await uow.rooms.get(room_id))
+            tracked = Tracked(room)
             if changes.name is not UNSET:
                 room.rename(changes.name)
             if changes.department_id is not UNSET:
@@ -79,6 +82,7 @@ class UpdateRoom(Restricted, roles=ADMIN_ONLY):
             ):
                 raise RoomExists()
             await uow.rooms.save(room)
+            uow.record(tracked.event("room.updated", actor))
             await uow.commit()
         return room
 
@@ -92,6 +96,8 @@ class DeleteRoom(Restricted, roles=ADMIN_ONLY):
     async def __call__(self, actor: Actor, room_id: UUID) -> None:
         async with self._uow as uow:
             room = visible(await uow.rooms.get(room_id))
+            tracked = Tracked(room)
             room.deactivate()
             await uow.rooms.save(room)
+            uow.record(tracked.event("room.deleted", actor))
             await uow.commit()

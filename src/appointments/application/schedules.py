@@ -20,6 +20,7 @@ from appointments.application.access import (
 from appointments.application.booking import buffers_of, offered_service
 from appointments.application.config import ClinicConfig
 from appointments.application.errors import RangeTooLong
+from appointments.application.events import created, deleted, replaced
 from appointments.application.ports.services import Clock
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.booking import DEFAULT_DURATION, duration_of
@@ -72,7 +73,9 @@ class SetSchedule(Restricted, roles=STAFF):
         weekly = WeeklySchedule.of(intervals)
         async with self._uow as uow:
             visible(await uow.doctors.get(doctor_id))
+            before = await uow.doctors.get_schedule(doctor_id)
             await uow.doctors.set_schedule(doctor_id, weekly)
+            uow.record(replaced("schedule.updated", actor, before, weekly, doctor_id))
             time_off = await _upcoming_time_off(uow, doctor_id, self._clock.now())
             await uow.commit()
         return DoctorSchedule(self._zone, weekly, time_off)
@@ -95,6 +98,7 @@ class AddTimeOff(Restricted, roles=STAFF):
         async with self._uow as uow:
             visible(await uow.doctors.get(doctor_id))
             await uow.doctors.add_time_off(time_off)
+            uow.record(created("time_off.created", actor, time_off))
             await uow.commit()
         return time_off
 
@@ -106,9 +110,10 @@ class DeleteTimeOff(Restricted, roles=STAFF):
     async def __call__(self, actor: Actor, doctor_id: UUID, time_off_id: UUID) -> None:
         check_may_manage_doctor(actor, doctor_id)
         async with self._uow as uow:
-            time_off = await uow.doctors.get_time_off(time_off_id)
-            visible(time_off, time_off is not None and time_off.doctor_id == doctor_id)
+            found = await uow.doctors.get_time_off(time_off_id)
+            time_off = visible(found, found is not None and found.doctor_id == doctor_id)
             await uow.doctors.delete_time_off(time_off_id)
+            uow.record(deleted("time_off.deleted", actor, time_off))
             await uow.commit()
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from appointments.application.access import ADMIN_ONLY, Actor, Restricted, visible
 from appointments.application.departments import department_must_exist
+from appointments.application.events import Tracked, created, replaced
 from appointments.application.ports.queries import CatalogFilter, Page, PageRequest
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.changes import UNSET, Maybe, kept
@@ -63,6 +64,7 @@ class CreateService(Restricted, roles=ADMIN_ONLY):
             if await uow.services.name_taken(service.department_id, service.name):
                 raise ServiceExists()
             await uow.services.add(service)
+            uow.record(created("service.created", actor, service))
             await uow.commit()
         return service
 
@@ -111,6 +113,7 @@ class UpdateService(Restricted, roles=ADMIN_ONLY):
             ):
                 raise ServiceExists()
             await uow.services.save(service)
+            uow.record(replaced("service.updated", actor, current, service))
             await uow.commit()
         return service
 
@@ -124,6 +127,8 @@ class DeleteService(Restricted, roles=ADMIN_ONLY):
     async def __call__(self, actor: Actor, service_id: UUID) -> None:
         async with self._uow as uow:
             service = visible(await uow.services.get(service_id))
+            tracked = Tracked(service)
             service.deactivate()
             await uow.services.save(service)
+            uow.record(tracked.event("service.deleted", actor))
             await uow.commit()

@@ -7,6 +7,7 @@ from datetime import date
 from uuid import UUID
 
 from appointments.application.access import ADMIN_ONLY, Actor, Restricted, visible
+from appointments.application.events import Tracked, created
 from appointments.application.ports.queries import Page, PageRequest, UserFilter
 from appointments.application.ports.services import Clock, PasswordHasher
 from appointments.application.ports.unit_of_work import UnitOfWork
@@ -37,9 +38,18 @@ class PatientDetails:
 
 
 async def create_user(
-    uow: UnitOfWork, hasher: PasswordHasher, clock: Clock, data: NewUser, role: Role
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    clock: Clock,
+    data: NewUser,
+    role: Role,
+    *,
+    actor: Actor | None,
+    action: str = "user.created",
 ) -> User:
-    """Validate, pre-check uniqueness (the database index is the real guard) and add."""
+    """Validate, pre-check uniqueness (the database index is the real guard), add and
+    record. `actor` None: the new user is their own actor (registration), or the
+    operator's console is (create-admin)."""
     email = normalize_email(data.email)
     username = check_username(data.username)
     await uow.users.email_or_username_taken(email, username)
@@ -52,11 +62,17 @@ async def create_user(
         created_at=clock.now(),
     )
     await uow.users.add(user)
+    uow.record(created(action, actor or _self_service(user, action), user))
     return user
 
 
+def _self_service(user: User, action: str) -> Actor | None:
+    """Who registers is the new user; the console that creates an admin is nobody's."""
+    return Actor(user.id, user.role) if action == "user.registered" else None
+
+
 async def add_patient_record(
-    uow: UnitOfWork, user: User, details: PatientDetails = PatientDetails()
+    uow: UnitOfWork, user: User, actor: Actor | None, details: PatientDetails = PatientDetails()
 ) -> Patient:
     patient = Patient(
         full_name=user.full_name,
@@ -67,18 +83,22 @@ async def add_patient_record(
         date_of_birth=details.date_of_birth,
     )
     await uow.patients.add(patient)
+    uow.record(created("patient.created", actor or Actor(user.id, user.role), patient))
     return patient
 
 
-async def rename_person(uow: UnitOfWork, user: User, full_name: str) -> None:
+async def rename_person(uow: UnitOfWork, actor: Actor, user: User, full_name: str) -> None:
     """A person has one name: renaming a login renames its patient record, and the other
-    way round (a doctor's name is read from the login, so nothing else to do there)."""
+    way round (a doctor's name is read from the login, so nothing else to do there). The
+    caller records the change of `user`; the patient record's is recorded here."""
     user.full_name = full_name
     await uow.users.save(user)
     patient = await uow.patients.get_by_user(user.id)
     if patient is not None and patient.full_name != full_name:
+        tracked = Tracked(patient)
         patient.full_name = full_name
         await uow.patients.save(patient)
+        uow.record(tracked.event("patient.updated", actor))
 
 
 async def _check_admin_remains(uow: UnitOfWork, user: User) -> None:
@@ -102,9 +122,9 @@ class CreateUser(Restricted, roles=ADMIN_ONLY):
 
     async def __call__(self, actor: Actor, data: NewUser, role: Role) -> User:
         async with self._uow as uow:
-            user = await create_user(uow, self._hasher, self._clock, data, role)
+            user = await create_user(uow, self._hasher, self._clock, data, role, actor=actor)
             if role is Role.PATIENT:
-                await add_patient_record(uow, user)
+                await add_patient_record(uow, user, actor)
             await uow.commit()
             return user
 
@@ -134,6 +154,7 @@ class UpdateUser(Restricted, roles=ADMIN_ONLY):
         now = self._clock.now()
         async with self._uow as uow:
             user = visible(await uow.users.get(user_id))
+            tracked = Tracked(user)
             demoted = changes.role is not UNSET and changes.role is not Role.ADMIN
             if demoted or changes.is_active is False:
                 await _check_admin_remains(uow, user)
@@ -148,8 +169,9 @@ class UpdateUser(Restricted, roles=ADMIN_ONLY):
             elif changes.is_active is True:
                 user.is_active = True
             if full_name is not UNSET:
-                await rename_person(uow, user, full_name)
+                await rename_person(uow, actor, user, full_name)
             await uow.users.save(user)
+            uow.record(tracked.event("user.updated", actor))
             await uow.commit()
             return user
 
@@ -163,6 +185,8 @@ class DeactivateUser(Restricted, roles=ADMIN_ONLY):
             user = visible(await uow.users.get(user_id))
             await _check_admin_remains(uow, user)
             if user.is_active:
+                tracked = Tracked(user)
                 user.deactivate(self._clock.now())
                 await uow.users.save(user)
+                uow.record(tracked.event("user.deactivated", actor))
             await uow.commit()

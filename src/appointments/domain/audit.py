@@ -72,13 +72,19 @@ def _shown(name: str, value: Json) -> Json:
 def diff(before: Snapshot | None, after: Snapshot | None) -> Changes:
     """`{field: {old, new}}` for every field that differs; a created entity (no `before`)
     has every field with `old` None, a deleted one every field with `new` None. A secret
-    that changed shows as REDACTED on both sides."""
+    that changed shows as REDACTED on both sides, under its public name."""
     old, new = before or {}, after or {}
     return {
-        name: {"old": _shown(name, old.get(name)), "new": _shown(name, new.get(name))}
+        _public_name(name): {"old": _shown(name, old.get(name)), "new": _shown(name, new.get(name))}
         for name in dict.fromkeys([*old, *new])
         if old.get(name) != new.get(name)
     }
+
+
+def _public_name(name: str) -> str:
+    """A stored secret is named for what it protects: `password_hash` is recorded as
+    `password` (how it is stored is nobody's business)."""
+    return name.removesuffix("_hash") if is_secret(name) else name
 
 
 def changed(**fields: tuple[Any, Any]) -> Changes:

@@ -246,9 +246,12 @@ class IdempotencyRepository(Protocol):
         claim, or one still running that was claimed before `abandoned_before` (its
         process died), is taken over: a new claim, None."""
 
-    async def complete(self, scope: str, key: str, response: StoredResponse) -> None: ...
+    async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
+        """Store the response of a running claim; a claim already completed (by whoever
+        took over an abandoned one) keeps its first response."""
 
     async def release(self, scope: str, key: str) -> None:
-        """Forget a claim whose request will not be replayed (it failed with a 5xx)."""
+        """Forget a running claim whose request will not be replayed (it failed with a
+        5xx); a completed claim is kept, so a late failure cannot undo another's result."""
 
     async def purge_expired(self, now: datetime) -> None: ...

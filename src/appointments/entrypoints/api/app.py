@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from appointments.container import Container
 from appointments.entrypoints.api import errors
+from appointments.entrypoints.api.idempotency import Idempotency
 from appointments.entrypoints.api.limits import BodySizeLimit
 from appointments.entrypoints.api.request_id import RequestId
 from appointments.entrypoints.api.routers import (
@@ -61,6 +62,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router)
     errors.install(app)
+    # Added first, so innermost: the body it buffers is already bounded by BodySizeLimit,
+    # and CORS and request ids decorate its replays like any other answer.
+    app.add_middleware(Idempotency, container=container)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -58,12 +58,16 @@ class MemoryIdempotencyRepository(MemoryRepository):
         return None
 
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
-        claim, claimed_at, expires_at = self._s.idempotency_keys[(scope, key)]
-        done = KeyClaim(claim.fingerprint, response)
-        self._s.idempotency_keys[(scope, key)] = (done, claimed_at, expires_at)
+        held = self._s.idempotency_keys.get((scope, key))
+        if held is not None and held[0].response is None:
+            claim, claimed_at, expires_at = held
+            done = KeyClaim(claim.fingerprint, response)
+            self._s.idempotency_keys[(scope, key)] = (done, claimed_at, expires_at)
 
     async def release(self, scope: str, key: str) -> None:
-        self._s.idempotency_keys.pop((scope, key), None)
+        held = self._s.idempotency_keys.get((scope, key))
+        if held is not None and held[0].response is None:
+            del self._s.idempotency_keys[(scope, key)]
 
     async def purge_expired(self, now: datetime) -> None:
         keys = self._s.idempotency_keys

@@ -64,7 +64,7 @@ class SqlIdempotencyRepository(SqlRepository):
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
         await self._db.execute(
             update(t)
-            .where(t.c.scope == scope, t.c.key == key)
+            .where(t.c.scope == scope, t.c.key == key, t.c.status_code.is_(None))
             .values(
                 status_code=response.status_code,
                 headers=[list(h) for h in response.headers],
@@ -73,7 +73,9 @@ class SqlIdempotencyRepository(SqlRepository):
         )
 
     async def release(self, scope: str, key: str) -> None:
-        await self._db.execute(delete(t).where(t.c.scope == scope, t.c.key == key))
+        await self._db.execute(
+            delete(t).where(t.c.scope == scope, t.c.key == key, t.c.status_code.is_(None))
+        )
 
     async def purge_expired(self, now: datetime) -> None:
         await self._db.execute(delete(t).where(t.c.expires_at <= now))

@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from appointments.application import stats, users
-from appointments.application.ports.queries import UserFilter
+from appointments.application import audit, stats, users
+from appointments.application.ports.queries import AuditFilter, UserFilter
 from appointments.container import Container
 from appointments.domain.users import Role
 from appointments.entrypoints.api.dependencies import (
@@ -20,7 +20,8 @@ from appointments.entrypoints.api.schemas.appointments import (
     DashboardOut,
     UsersStats,
 )
-from appointments.entrypoints.api.schemas.common import PageOut, errors, page_out
+from appointments.entrypoints.api.schemas.audit import AuditEventOut
+from appointments.entrypoints.api.schemas.common import PageOut, UtcDatetime, errors, page_out
 from appointments.entrypoints.api.schemas.users import (
     AdminUserCreateIn,
     AdminUserPatchIn,
@@ -54,6 +55,30 @@ async def dashboard(
             no_shows_30d=found.no_shows_30d,
         ),
     )
+
+
+@router.get("/audit", response_model=PageOut[AuditEventOut])
+async def list_audit_events(
+    actor: CurrentActor,
+    page: Pagination,
+    list_events: Annotated[audit.ListAuditEvents, Depends(use(Container.list_audit_events))],
+    entity_type: Annotated[str | None, Query(max_length=32)] = None,
+    entity_id: UUID | None = None,
+    actor_user_id: UUID | None = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
+) -> PageOut[AuditEventOut]:
+    """The audit trail, newest first; `since` inclusive, `until` exclusive."""
+    filters = AuditFilter(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor_user_id=actor_user_id,
+        action=action,
+        since=since,
+        until=until,
+    )
+    return page_out(AuditEventOut, await list_events(actor, filters, page))
 
 
 @router.get("/users", response_model=PageOut[UserOut])

@@ -15,6 +15,7 @@ from appointments.entrypoints.api.schemas.appointments import (
     AppointmentPatchIn,
     CancelIn,
 )
+from appointments.entrypoints.api.schemas.audit import AuditEventOut
 from appointments.entrypoints.api.schemas.common import IsoDate, PageOut, errors, page_out
 
 router = APIRouter(
@@ -46,6 +47,19 @@ async def get_appointment(
     get: Annotated[uc.GetAppointment, Depends(use(Container.get_appointment))],
 ) -> AppointmentOut:
     return AppointmentOut.model_validate(await get(actor, appointment_id))
+
+
+@router.get(
+    "/{appointment_id}/history", response_model=PageOut[AuditEventOut], responses=errors(404)
+)
+async def appointment_history(
+    appointment_id: UUID,
+    actor: CurrentActor,
+    page: Pagination,
+    history: Annotated[uc.GetAppointmentHistory, Depends(use(Container.appointment_history))],
+) -> PageOut[AuditEventOut]:
+    """The appointment's audit events, oldest first; for whoever may read it."""
+    return page_out(AuditEventOut, await history(actor, appointment_id, page))
 
 
 @router.post(
