@@ -134,6 +134,20 @@ def app_server(port: int) -> list[str]:
             "--workers", "2"]  # fmt: skip
 
 
+def no_audit_server(port: int) -> list[str]:
+    """The same application with audit recording switched off (bench/no_audit_app.py)."""
+    return [str(BIN / "uvicorn"), "--factory", "--app-dir", str(BENCH),
+            "no_audit_app:create_app", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "2"]  # fmt: skip
+
+
+def with_keys(lines: Iterable[Line], prefix: str) -> Iterator[Line]:
+    """Each request with its own Idempotency-Key: every one is a first, so each pays the
+    claim and the stored response."""
+    for n, (method, path, token, ctype, *rest) in enumerate(lines):
+        yield (method, path, token, ctype, f"{prefix}-{n}", rest[-1])
+
+
 def ceiling_server(port: int, workers: int) -> list[str]:
     return [str(BIN / "uvicorn"), "--app-dir", str(BENCH), "ceiling_app:app",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]  # fmt: skip
@@ -142,7 +156,8 @@ def ceiling_server(port: int, workers: int) -> list[str]:
 # --- load ------------------------------------------------------------------------------
 
 
-Line = tuple[str, str, str, str, str]  # method, path, token, content type, body
+# method, path, token, content type, body; or with an Idempotency-Key before the body
+Line = tuple[str, str, str, str, str] | tuple[str, str, str, str, str, str]
 
 
 def write_requests(name: str, lines: Iterable[Line]) -> Path:
@@ -486,6 +501,28 @@ def race(base: str, token: str, data: seed.Clinic, zone: ZoneInfo, today: date) 
     return result
 
 
+def audit_trail_size() -> dict[str, Any]:
+    """What the audit trail holds after the booking runs: rows, and bytes per booking
+    event (heap and indexes together, as an operator provisions disk)."""
+    [row] = asyncio.run(
+        fetch(
+            "SELECT count(*) AS events, "
+            "count(*) FILTER (WHERE action = 'appointment.booked') AS booked, "
+            "pg_total_relation_size('audit_events') AS total_bytes, "
+            "avg(pg_column_size(a.*)) FILTER (WHERE action = 'appointment.booked') AS row_bytes "
+            "FROM audit_events a"
+        )
+    )
+    events = int(row["events"])
+    return {
+        "events": events,
+        "booked_events": int(row["booked"]),
+        "total_bytes": int(row["total_bytes"]),
+        "bytes_per_event_incl_indexes": round(int(row["total_bytes"]) / events) if events else None,
+        "booked_row_bytes": round(float(row["row_bytes"] or 0)),
+    }
+
+
 def bookings_in_db() -> int:
     rows = asyncio.run(
         fetch("SELECT count(*) AS n FROM appointments WHERE reason = 'bench booking'")
@@ -544,6 +581,7 @@ def phase_big(cfg: argparse.Namespace, now: datetime, zone: ZoneInfo) -> dict[st
         before = bookings_in_db()
         results["book"] = measure("POST /api/appointments", base, timed, 201, cfg, warmup=warm)
         results["book"]["rows_created_incl_warmup"] = bookings_in_db() - before
+        results["book_with_key"] = book_keyed(cfg, base, admin, data, zone, today)
         services = create_services(base, admin, data)
         warm = write_requests(
             "book_service_warm",
@@ -572,7 +610,50 @@ def phase_big(cfg: argparse.Namespace, now: datetime, zone: ZoneInfo) -> dict[st
             write_requests("login", login_lines(len(data.patient_ids))), 200, cfg,
         )  # fmt: skip
         race_result = race(base, admin, data, zone, today)
-    return {"seed": seeded, "results": results, "raw_verify": verify, "race": race_result}
+        trail = audit_trail_size()
+    port = free_port()
+    with server("app-no-audit", no_audit_server(port), port, "/health/ready") as base:
+        first = KEYED_BOOKINGS[1]
+        warm = write_requests("book_na_warm", booking_lines(admin, data, zone, today, first, 4_000))
+        timed = write_requests(
+            "book_na", booking_lines(admin, data, zone, today, first + 4_000, 30_000)
+        )
+        results["book_without_audit"] = measure(
+            "POST /api/appointments, audit off", base, timed, 201, cfg, warmup=warm
+        )
+    return {
+        "seed": seeded,
+        "results": results,
+        "raw_verify": verify,
+        "race": race_result,
+        "audit_trail": trail,
+    }
+
+
+# Booking indices (slots) used by the keyed and the audit-off runs, after the plain ones.
+KEYED_BOOKINGS = (68_000, 102_000)
+
+
+def book_keyed(
+    cfg: argparse.Namespace,
+    base: str,
+    admin: str,
+    data: seed.Clinic,
+    zone: ZoneInfo,
+    today: date,
+) -> dict[str, Any]:
+    first = KEYED_BOOKINGS[0]
+    warm = write_requests(
+        "book_key_warm",
+        with_keys(booking_lines(admin, data, zone, today, first, 4_000), f"w{uuid.uuid4()}"),
+    )
+    timed = write_requests(
+        "book_key",
+        with_keys(
+            booking_lines(admin, data, zone, today, first + 4_000, 30_000), f"t{uuid.uuid4()}"
+        ),
+    )
+    return measure("POST /api/appointments + key", base, timed, 201, cfg, warmup=warm)
 
 
 def phase_ceilings(cfg: argparse.Namespace) -> dict[str, Any]:
@@ -674,8 +755,26 @@ def assemble(
             "met": big["race"]["ok"],
         },
     }
+
+    def cost(of: str) -> float | None:
+        base_rps = app["book_without_audit" if of == "audit" else "book"]["rps"]
+        paid = app["book" if of == "audit" else "book_with_key"]["rps"]
+        return round(100 * (1 - paid / base_rps), 1) if base_rps else None
+
+    audit_cost = {
+        "booking_throughput_cost_pct": cost("audit"),
+        "idempotency_key_cost_pct": cost("key"),
+        "target_pct_at_most": 15,
+    }
+    targets["audit_cost_at_most_15pct"] = {
+        "value": audit_cost["booking_throughput_cost_pct"],
+        "target": "<= 15",
+        "met": (audit_cost["booking_throughput_cost_pct"] or 0) <= 15,
+    }
     return {
         "meta": meta,
+        "audit_cost": audit_cost,
+        "audit_trail": big["audit_trail"],
         "seed": {"clinic": meta.pop("clinic_seed"), "small": small["seed"], "big": big["seed"]},
         "app": {"small": small["results"], "big": app},
         "ceilings": ceilings,
@@ -699,6 +798,8 @@ def markdown(report: dict[str, Any]) -> str:
         (f"GET /api/doctors/{{id}}/availability, 1 week ({n_small:,})", small["availability_week"]),
         (f"GET /api/doctors/{{id}}/availability, 1 week ({n_big:,})", big["availability_week"]),
         ("POST /api/appointments (distinct free slots)", big["book"]),
+        ("POST /api/appointments with an Idempotency-Key", big["book_with_key"]),
+        ("POST /api/appointments, audit off (bench only)", big["book_without_audit"]),
         ("POST /api/appointments with a buffered service", big["book_service"]),
         (
             f"GET /api/doctors/{{id}}/availability, 1 week, service + room ({n_big:,})",
@@ -722,6 +823,16 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {label} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{r['ratio_to_raw_asyncpg']:.2f} | {r['ratio_to_bare_json']:.2f} | {r['non_2xx']} |"
         )
+    audit = report["audit_cost"]
+    out += [
+        "",
+        f"The audit write costs {audit['booking_throughput_cost_pct']}% of booking throughput "
+        f"({big['book']['rps']:.0f} req/s with it, {big['book_without_audit']['rps']:.0f} "
+        f"without); an Idempotency-Key costs {audit['idempotency_key_cost_pct']}%. "
+        f"The trail held {report['audit_trail']['events']:,} events, "
+        f"{report['audit_trail']['bytes_per_event_incl_indexes']} bytes each with its indexes "
+        f"(a booking's row alone: {report['audit_trail']['booked_row_bytes']} bytes).",
+    ]
     verify = report["raw_verify"]
     race_result = report["race"]
     overlaps = race_result["overlapping_active_pairs"]

@@ -3,7 +3,7 @@
 --   wrk -t T -c C -d 10s -s bench/replay.lua http://127.0.0.1:PORT -- FILE STATUS T
 --
 -- FILE has one request per line, tab-separated: METHOD, PATH, TOKEN or "-",
--- CONTENT-TYPE or "-", BODY or "-". Thread k of T sends lines k, k+T, k+2T, ... in order,
+-- CONTENT-TYPE or "-", optionally an IDEMPOTENCY-KEY, then BODY or "-". Thread k of T sends lines k, k+T, k+2T, ... in order,
 -- so no two requests are the same line; after the last line it starts over and counts a
 -- wrap (for bookings a wrap means duplicate slots, so the harness gives enough lines).
 -- Every response whose status is not STATUS is counted as unexpected, by status.
@@ -24,11 +24,18 @@ function init(args)
   local line_no = 0
   for line in io.lines(file) do
     if line_no % nthreads == id then
-      local method, path, token, ctype, body =
-        line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+      -- An optional sixth field (before the body) is an Idempotency-Key.
+      local method, path, token, ctype, key, body =
+        line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+      if method == nil then
+        method, path, token, ctype, body =
+          line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+        key = "-"
+      end
       local headers = {}
       if token ~= "-" then headers["Authorization"] = "Bearer " .. token end
       if ctype ~= "-" then headers["Content-Type"] = ctype end
+      if key ~= "-" then headers["Idempotency-Key"] = key end
       if body == "-" then body = nil end
       reqs[#reqs + 1] = wrk.format(method, path, headers, body)
     end

@@ -85,6 +85,16 @@ def _server_env(database_url: str) -> dict[str, str]:
     return env
 
 
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Graceful stop (SIGTERM), then the whole process group killed if it lingers."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
 @pytest.fixture
 def server(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """`appointments serve --workers 2` on a free loopback port; always stopped."""
@@ -102,12 +112,7 @@ def server(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, s
     try:
         yield f"http://127.0.0.1:{port}", env
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+        stop_server(process)
         log.close()
         print((tmp_path / "server.log").read_text(errors="replace")[-2000:])
 

@@ -1,0 +1,29 @@
+"""The application with its audit recording switched off, for bench/ only: booking on it
+against booking on the real one (same run, same data) is what the audit write costs.
+Nothing else differs. Never deploy it: a clinic's changes must be recorded.
+
+    uvicorn --factory --app-dir bench no_audit_app:create_app
+"""
+
+from __future__ import annotations
+
+from dependency_injector import providers
+from fastapi import FastAPI
+
+from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
+from appointments.application.events import Event
+from appointments.container import Container
+from appointments.entrypoints.api.app import create_app as create_real_app
+
+
+class UnrecordedUnitOfWork(SqlUnitOfWork):
+    def record(self, event: Event) -> None:
+        """Dropped: nothing is written to the audit trail."""
+
+
+def create_app() -> FastAPI:
+    container = Container()
+    container.uow.override(
+        providers.Factory(UnrecordedUnitOfWork, engine=container.engine, clock=container.clock)
+    )
+    return create_real_app(container)
