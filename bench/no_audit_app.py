@@ -17,7 +17,7 @@ from appointments.entrypoints.api.app import create_app as create_real_app
 
 
 class UnrecordedUnitOfWork(SqlUnitOfWork):
-    def record(self, event: Event) -> None:
+    def record(self, event: Event | None) -> None:
         """Dropped: nothing is written to the audit trail."""
 
 

@@ -74,10 +74,11 @@ def deleted(action: str, actor: Actor | None, entity: object) -> Event:
 
 def replaced(
     action: str, actor: Actor | None, before: object, after: object, entity_id: UUID | None = None
-) -> Event:
-    """An entity (or value object) replaced by a new version of it."""
+) -> Event | None:
+    """An entity (or value object) replaced by a new version of it; None if nothing
+    changed (an empty PATCH, a second deactivation): no record of a non-change."""
     changes = diff(snapshot(before), snapshot(after))
-    return Event(action, entity_id or _id_of(after), by(actor), changes)
+    return Event(action, entity_id or _id_of(after), by(actor), changes) if changes else None
 
 
 class Tracked:
@@ -90,8 +91,13 @@ class Tracked:
     def __init__(self, entity: object) -> None:
         self.entity, self._before = entity, snapshot(entity)
 
-    def event(self, action: str, actor: Actor | None, entity_id: UUID | None = None) -> Event:
+    def event(
+        self, action: str, actor: Actor | None, entity_id: UUID | None = None
+    ) -> Event | None:
+        """The change, or None if the entity did not change."""
         changes = diff(self._before, snapshot(self.entity))
+        if not changes:
+            return None
         return Event(action, entity_id or _id_of(self.entity), by(actor), changes)
 
 

@@ -154,7 +154,7 @@ class UpdateUser(Restricted, roles=ADMIN_ONLY):
         now = self._clock.now()
         async with self._uow as uow:
             user = visible(await uow.users.get(user_id))
-            tracked = Tracked(user)
+            tracked, was_active = Tracked(user), user.is_active
             demoted = changes.role is not UNSET and changes.role is not Role.ADMIN
             if demoted or changes.is_active is False:
                 await _check_admin_remains(uow, user)
@@ -171,7 +171,8 @@ class UpdateUser(Restricted, roles=ADMIN_ONLY):
             if full_name is not UNSET:
                 await rename_person(uow, actor, user, full_name)
             await uow.users.save(user)
-            uow.record(tracked.event("user.updated", actor))
+            deactivated = changes.is_active is False and was_active
+            uow.record(tracked.event("user.deactivated" if deactivated else "user.updated", actor))
             await uow.commit()
             return user
 

@@ -34,10 +34,10 @@ def is_secret(name: str) -> bool:
 def jsonable(value: Any) -> Json:
     """A domain value as JSON: ids and times as strings, durations in minutes, value
     objects (dataclasses) as objects, collections as lists."""
+    if isinstance(value, Enum):  # first: a StrEnum is a str too
+        return jsonable(value.value)
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, Enum):
-        return jsonable(value.value)
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime | date | time):

@@ -76,7 +76,9 @@ class MemoryUnitOfWork:
         self._events = []
         return self
 
-    def record(self, event: Event) -> None:
+    def record(self, event: Event | None) -> None:
+        if event is None:
+            return
         self._events.append(
             AuditEvent(
                 id=0,  # numbered when written

@@ -79,7 +79,9 @@ class SqlUnitOfWork:
         self._events = []
         return self
 
-    def record(self, event: Event) -> None:
+    def record(self, event: Event | None) -> None:
+        if event is None:
+            return
         self._events.append(audit_row(event, self._clock.now(), REQUEST_ID.get()))
 
     async def commit(self) -> None:

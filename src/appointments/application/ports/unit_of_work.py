@@ -40,8 +40,9 @@ class UnitOfWork(Protocol):
     audit: AuditQueries
     idempotency: IdempotencyRepository
 
-    def record(self, event: Event) -> None:
-        """Stamp the event (now, the request's id) to be written by `commit()`."""
+    def record(self, event: Event | None) -> None:
+        """Stamp the event (now, the request's id) to be written by `commit()`; None (an
+        entity that did not change) records nothing."""
 
     async def __aenter__(self) -> Self: ...
 
