@@ -44,6 +44,18 @@ def unique(prefix: str) -> str:
     return f"{prefix}{next(_counter)}"
 
 
+def did(actor: Actor) -> UUID:
+    """The doctor id of a DOCTOR actor."""
+    assert actor.doctor_id is not None
+    return actor.doctor_id
+
+
+def pid(actor: Actor) -> UUID:
+    """The patient id of a PATIENT actor."""
+    assert actor.patient_id is not None
+    return actor.patient_id
+
+
 @pytest.fixture
 def clinic_timezone() -> str:
     """Override with `@pytest.mark.parametrize("clinic_timezone", [...])`."""

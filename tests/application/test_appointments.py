@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
@@ -33,7 +33,7 @@ from appointments.domain.errors import (
     PatientUnavailable,
 )
 from appointments.domain.users import Role
-from tests.application.conftest import MONDAY, NOW, Clinic
+from tests.application.conftest import MONDAY, NOW, Clinic, did, pid
 
 
 @dataclass
@@ -60,16 +60,6 @@ async def cast(clinic: Clinic, admin: Actor) -> Cast:
     )
 
 
-def _did(actor: Actor) -> UUID:
-    assert actor.doctor_id is not None
-    return actor.doctor_id
-
-
-def _pid(actor: Actor) -> UUID:
-    assert actor.patient_id is not None
-    return actor.patient_id
-
-
 def _request(
     doctor: Actor,
     starts_at: datetime,
@@ -80,9 +70,9 @@ def _request(
     reason: str | None = None,
 ) -> BookingRequest:
     return BookingRequest(
-        doctor_id=_did(doctor),
+        doctor_id=did(doctor),
         starts_at=starts_at,
-        patient_id=None if patient is None else _pid(patient),
+        patient_id=None if patient is None else pid(patient),
         ends_at=ends_at,
         duration_minutes=minutes,
         reason=reason,
@@ -101,10 +91,10 @@ async def test_patient_books_for_themself(clinic: Clinic, cast: Cast, give_own_i
         booked = await clinic.c.book_appointment()(cast.p, request)
 
     assert clinic.state.appointments == {booked.id: booked}
-    department_id = clinic.state.doctors[_did(cast.d)].department_id
+    department_id = clinic.state.doctors[did(cast.d)].department_id
     assert (booked.patient_id, booked.doctor_id, booked.department_id) == (
-        _pid(cast.p),
-        _did(cast.d),
+        pid(cast.p),
+        did(cast.d),
         department_id,
     )
     assert (booked.starts_at, booked.ends_at) == (start, start + timedelta(minutes=30))
@@ -116,8 +106,8 @@ async def test_patient_books_for_themself(clinic: Clinic, cast: Cast, give_own_i
 async def test_patient_may_not_book_for_someone_else(
     clinic: Clinic, cast: Cast, other: str
 ) -> None:
-    patient_id = _pid(cast.q) if other == "q" else uuid4()
-    request = BookingRequest(_did(cast.d), clinic.at(1, 10), patient_id=patient_id)
+    patient_id = pid(cast.q) if other == "q" else uuid4()
+    request = BookingRequest(did(cast.d), clinic.at(1, 10), patient_id=patient_id)
     with clinic.commits_nothing(), pytest.raises(NotFound):
         await clinic.c.book_appointment()(cast.p, request)
 
@@ -132,7 +122,7 @@ async def test_doctor_books_only_into_own_calendar(clinic: Clinic, cast: Cast) -
     book = clinic.c.book_appointment()
     with clinic.commits_once():
         booked = await book(cast.d, _request(cast.d, clinic.at(1, 10), cast.p))
-    assert (booked.doctor_id, booked.patient_id) == (_did(cast.d), _pid(cast.p))
+    assert (booked.doctor_id, booked.patient_id) == (did(cast.d), pid(cast.p))
 
     with clinic.commits_nothing(), pytest.raises(Forbidden):
         await book(cast.d, _request(cast.o, clinic.at(1, 11), cast.p))
@@ -144,13 +134,13 @@ async def test_admin_books_for_anyone_but_must_name_the_patient(clinic: Clinic, 
     book = clinic.c.book_appointment()
     for doctor, patient in [(cast.d, cast.p), (cast.o, cast.q)]:
         booked = await book(cast.admin, _request(doctor, clinic.at(1, 10), patient))
-        assert (booked.doctor_id, booked.patient_id) == (_did(doctor), _pid(patient))
+        assert (booked.doctor_id, booked.patient_id) == (did(doctor), pid(patient))
 
     with clinic.commits_nothing(), pytest.raises(InvalidValue):
         await book(cast.admin, _request(cast.d, clinic.at(1, 11)))
     for unknown in (
-        BookingRequest(_did(cast.d), clinic.at(1, 11), patient_id=uuid4()),
-        BookingRequest(uuid4(), clinic.at(1, 11), patient_id=_pid(cast.p)),
+        BookingRequest(did(cast.d), clinic.at(1, 11), patient_id=uuid4()),
+        BookingRequest(uuid4(), clinic.at(1, 11), patient_id=pid(cast.p)),
     ):
         with clinic.commits_nothing(), pytest.raises(NotFound):
             await book(cast.admin, unknown)
@@ -218,7 +208,7 @@ async def test_booking_must_start_in_the_future(
 
 
 async def test_booking_refuses_time_off(clinic: Clinic, cast: Cast) -> None:
-    await clinic.c.add_time_off()(cast.d, _did(cast.d), clinic.at(1, 12), clinic.at(1, 13), None)
+    await clinic.c.add_time_off()(cast.d, did(cast.d), clinic.at(1, 12), clinic.at(1, 13), None)
     for start in (clinic.at(1, 11, 45), clinic.at(1, 12), clinic.at(1, 12, 45)):
         with clinic.commits_nothing(), pytest.raises(OutsideSchedule):
             await clinic.book(cast.p, cast.d, start)
@@ -230,9 +220,9 @@ async def test_booking_refuses_time_off(clinic: Clinic, cast: Cast) -> None:
 @pytest.mark.parametrize("who", ["doctor", "patient"])
 async def test_booking_needs_active_parties(clinic: Clinic, cast: Cast, who: str) -> None:
     if who == "doctor":
-        await clinic.c.deactivate_doctor()(cast.admin, _did(cast.d))
+        await clinic.c.deactivate_doctor()(cast.admin, did(cast.d))
     else:
-        await clinic.c.deactivate_patient()(cast.admin, _pid(cast.p))
+        await clinic.c.deactivate_patient()(cast.admin, pid(cast.p))
 
     with clinic.commits_nothing(), pytest.raises(InactiveParty):
         await clinic.book(cast.admin, cast.d, clinic.at(1, 10), cast.p)
@@ -328,8 +318,8 @@ async def test_list_is_scoped_to_the_caller(
 ) -> None:
     booked = await _four(clinic, cast)
     query = AppointmentQuery(
-        doctor_id=None if doctor is None else _did(cast[doctor]),
-        patient_id=None if patient is None else _pid(cast[patient]),
+        doctor_id=None if doctor is None else did(cast[doctor]),
+        patient_id=None if patient is None else pid(cast[patient]),
     )
 
     page = await clinic.c.list_appointments()(cast[viewer], query, PageRequest())
@@ -457,7 +447,7 @@ async def test_reschedule_checks_every_rule_again(
     booked = await clinic.book(cast.p, cast.d, clinic.at(1, 10))
     await clinic.book(cast.q, cast.d, clinic.at(1, 11))
     await clinic.book(cast.p, cast.o, clinic.at(1, 12))
-    await clinic.c.add_time_off()(cast.d, _did(cast.d), clinic.at(1, 15), clinic.at(1, 16), None)
+    await clinic.c.add_time_off()(cast.d, did(cast.d), clinic.at(1, 15), clinic.at(1, 16), None)
 
     with clinic.commits_nothing(), pytest.raises(error):
         await clinic.c.update_appointment()(cast.p, booked.id, changes(clinic))

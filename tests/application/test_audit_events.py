@@ -29,7 +29,7 @@ from appointments.domain.audit import REDACTED, Changes, Json
 from appointments.domain.errors import DepartmentExists, DoctorUnavailable, NotFound
 from appointments.domain.schedule import WeeklyInterval
 from appointments.domain.users import Role, User
-from tests.application.conftest import NOW, PASSWORD, Clinic
+from tests.application.conftest import NOW, PASSWORD, Clinic, did, pid
 
 NEW_PASSWORD = "another-horse-staple"
 T0 = NOW.isoformat()
@@ -97,16 +97,6 @@ def user_fields(user: User, role: Role) -> dict[str, Json]:
         "is_active": True,
         "id": str(user.id),
     }
-
-
-def did(actor: Actor) -> UUID:
-    assert actor.doctor_id is not None
-    return actor.doctor_id
-
-
-def pid(actor: Actor) -> UUID:
-    assert actor.patient_id is not None
-    return actor.patient_id
 
 
 # --- users and authentication ---------------------------------------------------------

@@ -27,16 +27,11 @@ from appointments.domain.errors import (
     ServiceNotOffered,
     TooShortNotice,
 )
-from tests.application.conftest import Clinic
-
-
-def _did(actor: Actor) -> UUID:
-    assert actor.doctor_id is not None
-    return actor.doctor_id
+from tests.application.conftest import Clinic, did
 
 
 async def _service(clinic: Clinic, admin: Actor, doctor: Actor, **fields: int) -> UUID:
-    department = clinic.state.doctors[_did(doctor)].department_id
+    department = clinic.state.doctors[did(doctor)].department_id
     data = NewService(
         name=f"Service {uuid4().hex[:6]}",
         department_id=department,
@@ -50,7 +45,7 @@ def _request(
     clinic: Clinic, who: Actor, doctor: Actor, hour: int, minute: int = 0, **extra: UUID
 ) -> BookingRequest:
     return BookingRequest(
-        doctor_id=_did(doctor),
+        doctor_id=did(doctor),
         starts_at=clinic.at(1, hour, minute),
         **extra,
     )
@@ -110,16 +105,16 @@ async def test_policy_binds_patients_and_staff_are_exempt(clinic: Clinic, admin:
     )
     book = clinic.c.book_appointment()
     with clinic.commits_nothing(), pytest.raises(TooShortNotice):
-        await book(p, BookingRequest(doctor_id=_did(doctor), starts_at=clinic.at(1, 10)))
+        await book(p, BookingRequest(doctor_id=did(doctor), starts_at=clinic.at(1, 10)))
     with clinic.commits_nothing(), pytest.raises(BeyondHorizon):
-        await book(p, BookingRequest(doctor_id=_did(doctor), starts_at=clinic.at(10, 10)))
-    booked = await book(p, BookingRequest(doctor_id=_did(doctor), starts_at=clinic.at(3, 10)))
+        await book(p, BookingRequest(doctor_id=did(doctor), starts_at=clinic.at(10, 10)))
+    booked = await book(p, BookingRequest(doctor_id=did(doctor), starts_at=clinic.at(3, 10)))
     with clinic.commits_nothing(), pytest.raises(BookingLimitReached):
-        await book(p, BookingRequest(doctor_id=_did(doctor), starts_at=clinic.at(4, 10)))
+        await book(p, BookingRequest(doctor_id=did(doctor), starts_at=clinic.at(4, 10)))
     # Staff book inside the notice, for the same patient, past the limit.
     await book(
         admin,
-        BookingRequest(doctor_id=_did(doctor), starts_at=clinic.at(1, 10), patient_id=p.patient_id),
+        BookingRequest(doctor_id=did(doctor), starts_at=clinic.at(1, 10), patient_id=p.patient_id),
     )
 
     clinic.clock.advance(timedelta(days=2, hours=12))  # now within 24 h of `booked`
