@@ -69,6 +69,9 @@ class Container(containers.DeclarativeContainer):
     uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock)
     # For use-cases that change nothing: no BEGIN/ROLLBACK round trips.
     read_uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock, read_only=True)
+    # For work whose statements are each a whole change (the idempotency key store):
+    # every statement commits as it runs, no BEGIN/COMMIT round trips.
+    autocommit_uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock, autocommit=True)
 
     # identity
     register_patient = providers.Factory(auth.RegisterPatient, uow, hasher, clock)
@@ -142,11 +145,11 @@ class Container(containers.DeclarativeContainer):
     purge_schedule = providers.Singleton(idempotency.PurgeSchedule)
     claim_idempotency_key = providers.Factory(
         idempotency.ClaimKey,
-        uow=uow,
+        uow=autocommit_uow,
         clock=clock,
         ttl_hours=settings.provided.idempotency_ttl_hours,
     )
-    finish_idempotency_key = providers.Factory(idempotency.FinishKey, uow=uow)
+    finish_idempotency_key = providers.Factory(idempotency.FinishKey, uow=autocommit_uow)
     purge_idempotency_keys = providers.Factory(
-        idempotency.PurgeExpiredKeys, uow=uow, clock=clock, schedule=purge_schedule
+        idempotency.PurgeExpiredKeys, uow=autocommit_uow, clock=clock, schedule=purge_schedule
     )

@@ -103,12 +103,19 @@ class Backend:
     engine: AsyncEngine | None = None
     store: MemoryStore | None = None
 
-    def uow(self, *, read_only: bool = False, clock: FixedClock | None = None) -> UnitOfWork:
+    def uow(
+        self,
+        *,
+        read_only: bool = False,
+        autocommit: bool = False,
+        clock: FixedClock | None = None,
+    ) -> UnitOfWork:
         """`clock` stamps the events it records (the system's if None)."""
+        modes = {"read_only": read_only, "autocommit": autocommit}
         if self.engine is not None:
-            return SqlUnitOfWork(self.engine, clock=clock, read_only=read_only)
+            return SqlUnitOfWork(self.engine, clock=clock, **modes)
         assert self.store is not None
-        return MemoryUnitOfWork(self.store, clock=clock, read_only=read_only)
+        return MemoryUnitOfWork(self.store, clock=clock, **modes)
 
     async def stored(self, table: str) -> int:
         """How many rows `table` holds in committed storage, read past the repositories."""

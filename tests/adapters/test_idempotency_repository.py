@@ -5,7 +5,7 @@ expired or abandoned claim is taken over, and concurrent claims (SQL) let exactl
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -173,3 +173,22 @@ async def test_of_concurrent_claims_exactly_one_gets_the_key(
     winners = [i for i, r in enumerate(results) if r is None]
     assert len(winners) == 1, results
     assert {r for r in results if r is not None} == {KeyClaim(f"fp-{winners[0]}", None)}
+
+
+async def test_an_autocommit_unit_of_work_keeps_each_write_as_it_runs(backend: Backend) -> None:
+    """The key store runs in autocommit (one round trip per statement): a claim holds
+    from the moment it is written, with no commit, and outlives the unit of work."""
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    async with backend.uow(autocommit=True) as uow:
+        claimed = await uow.idempotency.claim(
+            "user:a", "k-auto", "f1", now=now, expires_at=now + timedelta(hours=1),
+            abandoned_before=now - timedelta(minutes=1),
+        )  # fmt: skip
+        assert claimed is None
+        async with backend.uow() as other:
+            seen = await other.idempotency.claim(
+                "user:a", "k-auto", "f1", now=now, expires_at=now + timedelta(hours=1),
+                abandoned_before=now - timedelta(minutes=1),
+            )  # fmt: skip
+        assert seen == KeyClaim("f1", None)
+    assert await backend.stored("idempotency_keys") == 1

@@ -46,18 +46,26 @@ from appointments.application.ports.services import Clock
 
 
 class MemoryUnitOfWork:
-    """As SqlUnitOfWork: `read_only` ones refuse to commit."""
+    """As SqlUnitOfWork: `read_only` ones refuse to commit; `autocommit` ones write to
+    the committed state directly."""
 
     def __init__(
-        self, store: MemoryStore, *, clock: Clock | None = None, read_only: bool = False
+        self,
+        store: MemoryStore,
+        *,
+        clock: Clock | None = None,
+        read_only: bool = False,
+        autocommit: bool = False,
     ) -> None:
-        self._store, self._read_only = store, read_only
+        """`autocommit`: writes go straight to the committed state, as each statement of
+        an autocommit SQL unit of work commits as it runs."""
+        self._store, self._read_only, self._autocommit = store, read_only, autocommit
         self._clock = clock or SystemClock()
         self._work: MemoryState | None = None
         self._events: list[AuditEvent] = []
 
     async def __aenter__(self) -> Self:
-        work = copy.deepcopy(self._store.state)
+        work = self._store.state if self._autocommit else copy.deepcopy(self._store.state)
         self._work = work
         self.users: UserRepository = MemoryUserRepository(work)
         self.patients: PatientRepository = MemoryPatientRepository(work)
@@ -79,6 +87,7 @@ class MemoryUnitOfWork:
     def record(self, event: Event | None) -> None:
         if event is None:
             return
+        assert not self._autocommit, "events need the transaction of their change"
         self._events.append(
             AuditEvent(
                 id=0,  # numbered when written
@@ -96,10 +105,12 @@ class MemoryUnitOfWork:
         assert self._work is not None, "commit outside `async with`"
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        self._store.commits += 1
+        if self._autocommit:
+            return  # its writes went to the committed state as they ran
         events, self._events = self._events, []
         self._audit.write(events)
         self._store.state = copy.deepcopy(self._work)
-        self._store.commits += 1
 
     async def __aexit__(
         self,

@@ -28,13 +28,16 @@ class Database:
     dead (the database restarted while it sat in the pool), nothing has happened in the
     transaction yet, so a fresh connection takes over; SQLAlchemy has by then invalidated
     the rest of the pool too. Read-only units of work run in autocommit: no BEGIN and
-    ROLLBACK round trips for requests that change nothing.
+    ROLLBACK round trips for requests that change nothing. So do `autocommit` ones, whose
+    every statement is a whole change by itself (an atomic upsert): each commits as it
+    runs, and `commit()` has nothing left to do.
     """
 
-    __slots__ = ("_engine", "_fresh", "_read_only", "connection")
+    __slots__ = ("_autocommit", "_engine", "_fresh", "_read_only", "connection")
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool, autocommit: bool = False) -> None:
         self._engine, self._read_only = engine, read_only
+        self._autocommit = read_only or autocommit
         self._fresh = True
         self.connection: AsyncConnection | None = None
 
@@ -47,7 +50,7 @@ class Database:
         try:
             connection = await self._engine.connect()
             self.connection = connection
-            if self._read_only:
+            if self._autocommit:
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
             else:
                 await connection.begin()
@@ -77,6 +80,8 @@ class Database:
         assert self.connection is not None, "commit outside `async with`"
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        if self._autocommit:
+            return  # every statement committed as it ran
         try:
             await self.connection.commit()
         except Exception as error:

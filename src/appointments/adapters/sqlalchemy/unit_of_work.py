@@ -46,10 +46,17 @@ from appointments.application.ports.services import Clock
 
 class SqlUnitOfWork:
     def __init__(
-        self, engine: AsyncEngine, *, clock: Clock | None = None, read_only: bool = False
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock | None = None,
+        read_only: bool = False,
+        autocommit: bool = False,
     ) -> None:
-        """`clock` stamps recorded events (the system's unless given)."""
-        self._engine, self._read_only = engine, read_only
+        """`clock` stamps recorded events (the system's unless given); `autocommit`: for
+        work whose statements are each a whole change (see Database), which records no
+        events."""
+        self._engine, self._read_only, self._autocommit = engine, read_only, autocommit
         self._clock = clock or SystemClock()
         self._db: Database | None = None
         self._events: list[dict[str, Any]] = []
@@ -59,7 +66,7 @@ class SqlUnitOfWork:
         return self._db.connection if self._db else None
 
     async def __aenter__(self) -> Self:
-        db = Database(self._engine, read_only=self._read_only)
+        db = Database(self._engine, read_only=self._read_only, autocommit=self._autocommit)
         await db.open()
         self._db = db
         self.users: UserRepository = SqlUserRepository(db)
@@ -82,6 +89,7 @@ class SqlUnitOfWork:
     def record(self, event: Event | None) -> None:
         if event is None:
             return
+        assert not self._autocommit, "events need the transaction of their change"
         self._events.append(audit_row(event, self._clock.now(), REQUEST_ID.get()))
 
     async def commit(self) -> None:

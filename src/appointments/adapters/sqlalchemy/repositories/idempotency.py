@@ -47,15 +47,18 @@ class SqlIdempotencyRepository(SqlRepository):
             )
             .returning(t.c.scope)
         )
-        if (await self._db.execute(statement)).first() is not None:
-            return None
-        row = (
-            await self._db.execute(
-                select(t.c.fingerprint, t.c.status_code, t.c.headers, t.c.body).where(
-                    t.c.scope == scope, t.c.key == key
-                )
-            )
-        ).one()
+        held = select(t.c.fingerprint, t.c.status_code, t.c.headers, t.c.body).where(
+            t.c.scope == scope, t.c.key == key
+        )
+        for _ in range(2):
+            if (await self._db.execute(statement)).first() is not None:
+                return None
+            row = (await self._db.execute(held)).first()
+            if row is not None:
+                break
+            # Released (its request failed) between the two statements: claim again.
+        else:
+            return KeyClaim(fingerprint, None)  # released and re-claimed meanwhile: in use
         if row.status_code is None:
             return KeyClaim(row.fingerprint, None)
         headers = [(str(name), str(value)) for name, value in row.headers]
