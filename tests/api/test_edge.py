@@ -69,10 +69,21 @@ async def test_malformed_json_is_400_with_a_json_detail(
 
 
 async def test_unknown_route_is_404_json(client: httpx.AsyncClient) -> None:
-    response = await client.get("/api/does-not-exist")
-    assert response.status_code == 404
-    assert response.headers["content-type"].startswith("application/json")
-    assert response.json()["detail"]
+    for path in ("/api/does-not-exist", "/"):
+        response = await client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.json() == {"detail": "Not Found", "code": "not_found"}
+
+
+async def test_a_validation_error_is_coded_and_keeps_fastapis_list(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/api/auth/register", json={"email": "not-an-email"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_failed"
+    assert {tuple(e["loc"]) for e in body["detail"]} >= {("body", "username")}
 
 
 @pytest.mark.parametrize(
@@ -88,7 +99,7 @@ async def test_wrong_method_is_405_with_allow(
 ) -> None:
     response = await client.request(method, path)
     assert response.status_code == 405, response.text
-    assert response.json()["detail"]
+    assert response.json() == {"detail": "Method Not Allowed", "code": "method_not_allowed"}
     assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}
     assert method not in response.headers["Allow"]
 

@@ -75,7 +75,7 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
             status_code=status.HTTP_400_BAD_REQUEST,
         )
     return JSONResponse(
-        {"detail": jsonable_encoder(_safe_validation_errors(errors))},
+        {"detail": jsonable_encoder(_safe_validation_errors(errors)), "code": "validation_failed"},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
 
@@ -96,6 +96,14 @@ async def _unexpected(_: Request, error: Exception) -> JSONResponse:
     )
 
 
+# Starlette's own errors (no route, wrong method...), coded like every other error.
+HTTP_ERROR_CODES = {
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_413_CONTENT_TOO_LARGE: "payload_too_large",
+}
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == status.HTTP_413_CONTENT_TOO_LARGE:
@@ -103,8 +111,15 @@ async def _http_error(request: Request, error: Exception) -> Response:
         return JSONResponse(
             {"detail": error.detail, "code": "payload_too_large"}, status_code=error.status_code
         )
+    if error.status_code in (status.HTTP_204_NO_CONTENT, status.HTTP_304_NOT_MODIFIED):
+        return await http_exception_handler(request, error)  # no body
     if error.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
-        return await http_exception_handler(request, error)
+        code = HTTP_ERROR_CODES.get(error.status_code, "http_error")
+        return JSONResponse(
+            {"detail": error.detail, "code": code},
+            status_code=error.status_code,
+            headers=error.headers,
+        )
     # Starlette's `Allow` names only the first route matching the path, but one path has
     # a route per method (GET, PATCH, DELETE /api/.../{id}): list them all (RFC 9110).
     # Included routers are not routes themselves: walk their effective route contexts.
@@ -114,7 +129,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
         if match != Match.NONE:
             allowed |= route.methods or set()
     return JSONResponse(
-        {"detail": "Method Not Allowed"},
+        {"detail": "Method Not Allowed", "code": "method_not_allowed"},
         status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
         headers={"Allow": ", ".join(sorted(allowed))},
     )

@@ -165,10 +165,11 @@ class PageOut(BaseModel, Generic[T]):
 
 
 class ErrorOut(BaseModel):
-    """Every error body. `detail` is a list only for request validation errors."""
+    """Every error body: `code` is always there (`validation_failed` for request
+    validation errors, whose `detail` is FastAPI's list)."""
 
     detail: str | list[dict[str, Any]]
-    code: str | None = None
+    code: str
 
 
 def errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
