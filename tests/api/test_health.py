@@ -62,3 +62,10 @@ async def test_api_requests_are_503_not_500_when_the_database_is_down(
     )
     assert response.status_code == 503, response.text
     assert response.json()["code"] == "database_unavailable"
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/ready"])
+async def test_probes_answer_head(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.head(path)
+    assert response.status_code == 200
+    assert response.content == b""

@@ -9,13 +9,13 @@ from appointments.entrypoints.api.schemas.common import errors
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.api_route("/health", methods=["GET", "HEAD"])
 async def health() -> dict[str, str]:
-    """The process is up."""
+    """The process is up. HEAD too: load balancers and uptime checkers often probe so."""
     return {"status": "ok"}
 
 
-@router.get("/health/ready", responses=errors(503))
+@router.api_route("/health/ready", methods=["GET", "HEAD"], responses=errors(503))
 async def ready(request: Request) -> JSONResponse:
     """The database answers."""
     engine = request.app.state.container.engine()
