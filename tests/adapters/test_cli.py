@@ -137,8 +137,21 @@ InProcess = Callable[[list[str], str, str], Awaitable[tuple[int, str, str]]]
         (create_admin("x", "new@example.com"), PASSWORD, "username is 3 to 50"),
         (create_admin("new.admin", "not-an-email"), PASSWORD, "email address is not valid"),
         (create_admin("new.admin", "new@example.com", "  "), PASSWORD, "full name is 1 to 200"),
+        (
+            ["create-admin", "--email", "new@example.com", "--password-stdin"],
+            PASSWORD,
+            "--password-stdin needs --username, --full-name too",
+        ),
     ],
-    ids=["username-taken", "email-taken", "password", "username", "email", "full-name"],
+    ids=[
+        "username-taken",
+        "email-taken",
+        "password",
+        "username",
+        "email",
+        "full-name",
+        "stdin-without-names",
+    ],
 )
 async def test_create_admin_refusals_are_one_clear_line(
     empty_sqlite_url: str, in_process: InProcess, args: list[str], stdin: str, message: str

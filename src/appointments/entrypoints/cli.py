@@ -99,6 +99,13 @@ def _password(from_stdin: bool) -> str:
 
 def create_admin(args: argparse.Namespace) -> int:
     interactive = not args.password_stdin
+    if not interactive:
+        named = {"--username": args.username, "--email": args.email, "--full-name": args.full_name}
+        missing = [flag for flag, value in named.items() if not value]
+        if missing:
+            # Standard input holds the password: there is nobody to ask for the rest.
+            print(f"error: --password-stdin needs {', '.join(missing)} too", file=sys.stderr)
+            return 1
     data = NewUser(
         email=_ask(args.email, "Email: ") if interactive or args.email else "",
         username=_ask(args.username, "Username: ") if interactive or args.username else "",
