@@ -205,3 +205,18 @@ async def test_create_admin_reports_an_unreachable_database(in_process: InProces
     assert code == 1
     assert "Created" not in out
     assert err.startswith("error: cannot reach the database")
+
+
+async def test_serve_on_a_busy_port_says_so(empty_sqlite_url: str, isolated_cwd: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        serve = await run(
+            [*CONSOLE, "serve", "--port", str(port)],
+            env=run_env(empty_sqlite_url),
+            cwd=isolated_cwd,
+            timeout=60,
+        )
+    assert serve.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in serve.stderr
+    assert "--port" in serve.stderr
+    assert "Traceback" not in serve.stderr

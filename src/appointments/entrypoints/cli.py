@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import signal
+import socket
 import sys
 from types import FrameType
 
@@ -63,9 +64,24 @@ def _schema_ready(url: str) -> bool:
     return True
 
 
+def _address_free(host: str, port: int) -> bool:
+    """Whether the address can be bound, so a busy port is one clear line, not a
+    traceback from each worker (the check is advisory: uvicorn binds for real)."""
+    try:
+        with socket.create_server((host, port)):
+            return True
+    except OSError as error:
+        print(
+            f"error: cannot listen on {host}:{port} ({error.strerror}); choose another "
+            "with --port (make run PORT=8001)",
+            file=sys.stderr,
+        )
+        return False
+
+
 def serve(host: str, port: int, workers: int) -> int:
     url = Container().settings().database_url
-    if not _schema_ready(url):
+    if not _address_free(host, port) or not _schema_ready(url):
         return 1
     # uvicorn drains in-flight requests on SIGTERM, then raises the signal again with the
     # handler it found: with the default one the process would die by the signal (exit
