@@ -194,6 +194,18 @@ async def test_cors_allows_configured_origins_only(cors_client: httpx.AsyncClien
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
+async def test_a_preflight_with_cors_off_says_how_to_turn_it_on(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.options(
+        "/api/appointments",
+        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"},
+    )
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert "CORS_ORIGINS" in response.json()["detail"]
+
+
 async def test_no_cors_headers_without_configured_origins(client: httpx.AsyncClient) -> None:
     response = await client.get("/health", headers={"Origin": ALLOWED_ORIGIN})
     assert "Access-Control-Allow-Origin" not in response.headers

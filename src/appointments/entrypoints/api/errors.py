@@ -128,8 +128,16 @@ async def _http_error(request: Request, error: Exception) -> Response:
         match, _ = route.matches(request.scope)
         if match != Match.NONE:
             allowed |= route.methods or set()
+    detail = "Method Not Allowed"
+    if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+        # A browser's preflight, and CORS is off (with CORS_ORIGINS set, the CORS
+        # middleware answers it before any route): say what to change.
+        detail = (
+            "Cross-origin requests are not enabled: set CORS_ORIGINS to your web app's "
+            "origin (e.g. http://localhost:5173)."
+        )
     return JSONResponse(
-        {"detail": "Method Not Allowed", "code": "method_not_allowed"},
+        {"detail": detail, "code": "method_not_allowed"},
         status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
         headers={"Allow": ", ".join(sorted(allowed))},
     )
