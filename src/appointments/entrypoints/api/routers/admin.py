@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/admin", tags=["admin"], responses=errors(401, 40
 
 
 @router.get("/dashboard/stats", response_model=DashboardOut)
-async def dashboard(
+async def get_dashboard_stats(
     actor: CurrentActor,
     get_stats: Annotated[stats.GetDashboardStats, Depends(use(Container.dashboard_stats))],
 ) -> DashboardOut:

@@ -52,7 +52,7 @@ async def get_appointment(
 @router.get(
     "/{appointment_id}/history", response_model=PageOut[AuditEventOut], responses=errors(404)
 )
-async def appointment_history(
+async def get_appointment_history(
     appointment_id: UUID,
     actor: CurrentActor,
     page: Pagination,
@@ -68,7 +68,7 @@ async def appointment_history(
     response_model=AppointmentOut,
     responses=errors(403, 404, 409),
 )
-async def book(
+async def book_appointment(
     body: AppointmentIn,
     actor: CurrentActor,
     book: Annotated[uc.BookAppointment, Depends(use(Container.book_appointment))],
@@ -105,7 +105,8 @@ def _status_route(action: uc.Action) -> None:
     ) -> AppointmentOut:
         return AppointmentOut.model_validate(await change(actor, appointment_id, action))
 
-    move.__name__ = action.value.replace("-", "_")
+    # confirm_appointment, check_in_appointment, ...: the operation ids
+    move.__name__ = action.value.replace("-", "_") + "_appointment"
     router.post(
         f"/{{appointment_id}}/{action.value}",
         response_model=AppointmentOut,
@@ -119,7 +120,7 @@ for _action in (uc.Action.CONFIRM, uc.Action.CHECK_IN, uc.Action.COMPLETE, uc.Ac
 
 
 @router.post("/{appointment_id}/cancel", response_model=AppointmentOut, responses=errors(404, 409))
-async def cancel(
+async def cancel_appointment(
     appointment_id: UUID,
     actor: CurrentActor,
     change: ChangeStatus,
@@ -134,7 +135,9 @@ async def cancel(
 @router.delete(
     "/{appointment_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409)
 )
-async def delete(appointment_id: UUID, actor: CurrentActor, change: ChangeStatus) -> Response:
+async def delete_appointment(
+    appointment_id: UUID, actor: CurrentActor, change: ChangeStatus
+) -> Response:
     """Same as cancel: records are never destroyed."""
     await change(actor, appointment_id, uc.Action.CANCEL)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -72,7 +72,7 @@ async def _login_form(request: Request) -> LoginIn:
     response_model=UserOut,
     responses=errors(409, 422),
 )
-async def register(
+async def register_patient(
     body: RegisterIn,
     register: Annotated[auth.RegisterPatient, Depends(use(Container.register_patient))],
 ) -> UserOut:
@@ -97,7 +97,7 @@ async def login(
 
 
 @router.get("/me", response_model=MeOut, responses=errors(*AUTH_ERRORS))
-async def me(
+async def get_me(
     actor: CurrentActor, get_me: Annotated[auth.GetMe, Depends(use(Container.get_me))]
 ) -> MeOut:
     found = await get_me(actor)

@@ -166,7 +166,7 @@ async def delete_time_off(
 
 
 @router.get("/{doctor_id}/availability", response_model=AvailabilityOut, responses=errors(404))
-async def availability(
+async def get_availability(
     doctor_id: UUID,
     actor: CurrentActor,
     get: Annotated[schedules.GetAvailability, Depends(use(Container.get_availability))],

@@ -9,14 +9,16 @@ from appointments.entrypoints.api.schemas.common import errors
 router = APIRouter(tags=["health"])
 
 
-@router.api_route("/health", methods=["GET", "HEAD"])
-async def health() -> dict[str, str]:
+@router.get("/health")
+@router.head("/health", include_in_schema=False)
+async def get_health() -> dict[str, str]:
     """The process is up. HEAD too: load balancers and uptime checkers often probe so."""
     return {"status": "ok"}
 
 
-@router.api_route("/health/ready", methods=["GET", "HEAD"], responses=errors(503))
-async def ready(request: Request) -> JSONResponse:
+@router.get("/health/ready", responses=errors(503))
+@router.head("/health/ready", include_in_schema=False)
+async def get_readiness(request: Request) -> JSONResponse:
     """The database answers."""
     engine = request.app.state.container.engine()
     try:
