@@ -10,6 +10,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from appointments.adapters.clock import SystemClock
+from appointments.adapters.network import ResolvingUrlGuard
 from appointments.adapters.security import JwtTokenService, PasslibPasswordHasher
 from appointments.adapters.sqlalchemy.engine import create_engine
 from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
@@ -27,6 +28,7 @@ from appointments.application import (
     services,
     stats,
     users,
+    webhooks,
 )
 from appointments.application.config import ClinicConfig
 from appointments.application.ports.services import Clock
@@ -47,6 +49,10 @@ def _password_hasher(settings: Settings) -> PasslibPasswordHasher:
     )
 
 
+def _url_guard(settings: Settings) -> ResolvingUrlGuard:
+    return ResolvingUrlGuard(allow_private_networks=settings.webhook_allow_private_networks)
+
+
 def _clinic(settings: Settings) -> ClinicConfig:
     return ClinicConfig(
         timezone=settings.clinic_timezone,
@@ -65,6 +71,8 @@ class Container(containers.DeclarativeContainer):
     hasher = providers.Singleton(_password_hasher, settings)
     tokens = providers.Singleton(_token_service, settings, clock)
     clinic = providers.Singleton(_clinic, settings)
+    # Webhook URLs: refused when they reach internal addresses (also asked at delivery).
+    url_guard = providers.Singleton(_url_guard, settings)
 
     uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock)
     # For use-cases that change nothing: no BEGIN/ROLLBACK round trips.
@@ -90,6 +98,13 @@ class Container(containers.DeclarativeContainer):
     deactivate_user = providers.Factory(users.DeactivateUser, uow, clock)
     dashboard_stats = providers.Factory(stats.GetDashboardStats, read_uow, clock, clinic)
     list_audit_events = providers.Factory(audit.ListAuditEvents, read_uow)
+
+    # webhook endpoints
+    list_webhooks = providers.Factory(webhooks.ListWebhooks, read_uow)
+    get_webhook = providers.Factory(webhooks.GetWebhook, read_uow)
+    create_webhook = providers.Factory(webhooks.CreateWebhook, uow, clock, url_guard)
+    update_webhook = providers.Factory(webhooks.UpdateWebhook, uow, url_guard)
+    delete_webhook = providers.Factory(webhooks.DeleteWebhook, uow)
 
     # departments
     list_departments = providers.Factory(departments.ListDepartments, read_uow)

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(1_048_576, ge=1024)
     # How long a response kept for an Idempotency-Key is replayed (API.md).
     idempotency_ttl_hours: int = Field(24, ge=1, le=24 * 365)
+    # Webhook URLs may target loopback, private, link-local and multicast hosts (a lab,
+    # an internal receiver); off, such a URL is refused (no SSRF).
+    webhook_allow_private_networks: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod

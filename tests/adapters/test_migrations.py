@@ -117,6 +117,8 @@ async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> N
     assert await migrations.pending_heads(url) == set()
 
     await asyncio.to_thread(command.downgrade, config, "-1")
+    assert "webhook_endpoints" not in await inspect_db(url, table_names)
+    await asyncio.to_thread(command.downgrade, config, "-1")
     assert {"audit_events", "idempotency_keys"}.isdisjoint(await inspect_db(url, table_names))
     await asyncio.to_thread(command.downgrade, config, "-1")
     assert {"services", "rooms", "booking_policy"}.isdisjoint(await inspect_db(url, table_names))
@@ -156,9 +158,14 @@ async def test_postgres_schema_has_the_overlap_exclusion_constraints(
     assert "room_id IS NOT NULL" in found["ex_appointments_room_overlap"]
 
     config = migrations.alembic_config(url)
-    await asyncio.to_thread(command.downgrade, config, "-1")
+    # 0004 added the room constraint and widened the doctor's to the blocked span: its
+    # downgrade takes them back and its upgrade puts them again.
+    await asyncio.to_thread(command.downgrade, config, "0003_appointments")
+    before_rooms = await inspect_db(url, constraints)
+    assert set(before_rooms) == set(found) - {"ex_appointments_room_overlap"}
+    assert "blocked_from" not in before_rooms["ex_appointments_doctor_overlap"]
     await upgrade(url)
-    assert set(await inspect_db(url, constraints)) == set(found)
+    assert await inspect_db(url, constraints) == found
 
 
 async def test_alembic_console_command_from_the_repository_root(empty_sqlite_url: str) -> None:

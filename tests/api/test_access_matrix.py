@@ -1,6 +1,6 @@
 """Who may call what: every endpoint of Departments, Doctors, Patients, Appointments,
-Services, Rooms, the booking policy and the audit trail against every kind of caller, with
-the exact status.
+Services, Rooms, the booking policy, the audit trail and webhook endpoints against every
+kind of caller, with the exact status.
 
 The table is role x endpoint. Each endpoint is one test (per database) that runs every
 caller against a world of: an admin, the doctor, another doctor, the patient (who has an
@@ -55,6 +55,7 @@ class World:
             ("/api/rooms", {}),
             ("/api/policy", {}),
             ("/api/admin/audit", {}),
+            ("/api/admin/webhooks", {}),
         ]
         found = []
         for path, params in paths:
@@ -107,6 +108,10 @@ async def build_world(clinic: ApiClinic) -> World:
         "/api/rooms", json={"name": f"Room {next(_names)}"}, headers=admin.headers
     )
     assert room.status_code == 201, room.text
+    webhook = await clinic.client.post(
+        "/api/admin/webhooks", json={"url": "https://8.8.8.8/hooks"}, headers=admin.headers
+    )
+    assert webhook.status_code == 201, webhook.text
     world.ids = {
         "department": department,
         "empty_department": await clinic.department(admin),
@@ -116,6 +121,7 @@ async def build_world(clinic: ApiClinic) -> World:
         "time_off": str(time_off.json()["id"]),
         "service": str(service.json()["id"]),
         "room": str(room.json()["id"]),
+        "webhook": str(webhook.json()["id"]),
     }
     return world
 
@@ -304,6 +310,19 @@ ENDPOINTS: dict[str, Endpoint] = {
     "rooms.delete": Endpoint("DELETE", "/api/rooms/{room}", admin_only(204)),
     # the audit trail
     "admin.audit": Endpoint("GET", "/api/admin/audit", admin_only(200)),
+    # webhook endpoints
+    "webhooks.list": Endpoint("GET", "/api/admin/webhooks", admin_only(200)),
+    "webhooks.get": Endpoint("GET", "/api/admin/webhooks/{webhook}", admin_only(200)),
+    "webhooks.create": Endpoint(
+        "POST",
+        "/api/admin/webhooks",
+        admin_only(201),
+        lambda w: {"url": "https://1.1.1.1/hooks", "event_types": ["appointment.booked"]},
+    ),
+    "webhooks.update": Endpoint(
+        "PATCH", "/api/admin/webhooks/{webhook}", admin_only(200), lambda w: {"is_active": False}
+    ),
+    "webhooks.delete": Endpoint("DELETE", "/api/admin/webhooks/{webhook}", admin_only(204)),
     # the booking policy
     "policy.get": Endpoint("GET", "/api/policy", everyone()),
     "policy.put": Endpoint(
@@ -413,11 +432,21 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
         policy,
         rooms,
         services,
+        webhooks,
     )
 
     routes = {
         (method, route.path)  # type: ignore[attr-defined]
-        for module in (departments, doctors, patients, appointments, services, rooms, policy)
+        for module in (
+            departments,
+            doctors,
+            patients,
+            appointments,
+            services,
+            rooms,
+            policy,
+            webhooks,
+        )
         for route in module.router.routes
         for method in route.methods  # type: ignore[attr-defined]
     }
@@ -441,4 +470,5 @@ def _route_names() -> dict[str, str]:
         "time_off": "{time_off_id}",
         "service": "{service_id}",
         "room": "{room_id}",
+        "webhook": "{webhook_id}",
     }

@@ -4,6 +4,7 @@ secrets kept out of responses and logs, OpenAPI."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -268,3 +269,11 @@ async def test_docs_are_served(client: httpx.AsyncClient, path: str) -> None:
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
     assert "/openapi.json" in response.text
+
+
+async def test_operation_ids_are_unique_camel_case(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    ids = [op["operationId"] for item in spec["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", i) for i in ids), ids
+    assert {"bookAppointment", "listDoctors", "login", "getMe", "listAuditEvents"} <= set(ids)

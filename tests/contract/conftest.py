@@ -173,6 +173,10 @@ def _seed(app: FastAPI, client: requests.Session, clock: FixedClock) -> World:
         201,
     )
     room = _ok(client.post("/api/rooms", json={"name": "Room 1"}, headers=as_admin), 201)
+    webhook = _ok(
+        client.post("/api/admin/webhooks", json={"url": "https://8.8.8.8/hooks"}, headers=as_admin),
+        201,
+    )
 
     def new_doctor(username: str) -> dict[str, Any]:
         body = {
@@ -264,6 +268,7 @@ def _seed(app: FastAPI, client: requests.Session, clock: FixedClock) -> World:
         "time_off_id": [time_off["id"]],
         "service_id": [service["id"]],
         "room_id": [room["id"]],
+        "webhook_id": [webhook["id"]],
     }
     world.expendable = {
         "user_id": [spare_user["id"]],

@@ -718,6 +718,7 @@ LISTS = [
     "/api/appointments",
     "/api/services",
     "/api/rooms",
+    "/api/admin/webhooks",
 ]
 
 
@@ -912,6 +913,8 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/services/{service_id}"): {"description": "changed"},
     ("POST", "/api/rooms"): {"name": "Room {unique}"},
     ("PATCH", "/api/rooms/{room_id}"): {"name": "Room {unique}"},
+    ("POST", "/api/admin/webhooks"): {"url": "https://8.8.8.8/hooks/{unique}"},
+    ("PATCH", "/api/admin/webhooks/{webhook_id}"): {"is_active": False},
     # The defaults: storing them changes no later request of the matrix.
     ("PUT", "/api/policy"): {
         "min_notice_minutes": 0,
@@ -961,6 +964,7 @@ async def test_api5_route_role_matrix(app: FastAPI, clinic: ApiClinic, engine: A
                 "time_off_id": str(uuid.uuid4()),
                 "service_id": str(uuid.uuid4()),
                 "room_id": str(uuid.uuid4()),
+                "webhook_id": str(uuid.uuid4()),
                 # API.md's "that doctor" / "the patient themself": the caller's own ids.
                 "doctor_id": str(doctor.doctor_id if caller == policy.DOCTOR else uuid.uuid4()),
                 "patient_id": str(patient.patient_id if caller == policy.PATIENT else uuid.uuid4()),
@@ -1049,9 +1053,35 @@ async def test_api6_booking_flood_by_one_patient_is_bounded_by_the_overlap_rule(
 
 
 # =========================================================================================
-# API7:2023 Server Side Request Forgery: not applicable. The API never fetches a URL or
-# opens a connection a client chooses: no webhooks, no URL fields, no imports by link.
+# API7:2023 Server Side Request Forgery: the only URLs a client chooses are webhook
+# endpoints (admins only). One whose host is, or resolves to, an internal address is
+# refused before it is stored (the dispatcher asks the same guard before each delivery).
 # =========================================================================================
+
+SSRF_TARGETS = (
+    "http://127.0.0.1:5432/",
+    "http://localhost/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://10.1.2.3/",
+    "http://0x7f000001/",
+    "file:///etc/passwd",
+    "gopher://127.0.0.1:6379/_INFO",
+)
+
+
+async def test_api7_webhook_urls_cannot_target_internal_hosts(
+    clinic: ApiClinic, engine: AsyncEngine
+) -> None:
+    admin = await clinic.admin()
+    before = await snapshot(engine)
+    for url in SSRF_TARGETS:
+        response = await clinic.client.post(
+            "/api/admin/webhooks", json={"url": url}, headers=admin.headers
+        )
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["code"] == "webhook_url_not_allowed", url
+    assert await snapshot(engine) == before
 
 
 # =========================================================================================
@@ -1153,7 +1183,8 @@ async def test_api9_served_routes_equal_documented_operations(
         for method in item
         if method in {"get", "post", "put", "patch", "delete"}
     }
-    served = {(method, path) for method, path, _ in api_routes(app)}
+    # HEAD is GET without the body (RFC 9110 9.3.2): documented by its GET.
+    served = {("GET" if method == "HEAD" else method, path) for method, path, _ in api_routes(app)}
     assert len(served) >= 40
     assert served - documented == set(), "served but undocumented"
     assert documented - served == set(), "documented but not served"

@@ -85,3 +85,9 @@ class IdempotencyKeyInUse(Conflict):
 
     code = "idempotency_key_in_use"
     default_detail = "A request with this Idempotency-Key is still being processed."
+
+
+class DeliveryFailed(Exception):
+    """A webhook or an email could not be handed over (timeout, refused, TLS, SMTP
+    refusal): the dispatcher retries it. Its message is logged and shown in the delivery
+    log, so it never carries a secret or a recipient's address."""

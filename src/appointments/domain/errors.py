@@ -149,3 +149,11 @@ class ChangeWindowClosed(Conflict):
 class BookingLimitReached(Conflict):
     code = "booking_limit_reached"
     default_detail = "You already hold the most upcoming appointments a patient may book."
+
+
+class WebhookUrlNotAllowed(RuleViolation):
+    """Not an http(s) URL a webhook may target, or its host resolves to a loopback,
+    private, link-local, multicast or reserved address (or not at all): no SSRF."""
+
+    code = "webhook_url_not_allowed"
+    default_detail = "The webhook URL is not allowed."

@@ -18,6 +18,7 @@ from appointments.domain.rooms import Room
 from appointments.domain.schedule import TimeOff, WeeklySchedule
 from appointments.domain.services import Service
 from appointments.domain.users import User
+from appointments.domain.webhooks import WebhookEndpoint
 
 
 @dataclass
@@ -42,6 +43,7 @@ class MemoryState:
     idempotency_keys: dict[tuple[str, str], tuple[KeyClaim, datetime, datetime]] = field(
         default_factory=dict
     )
+    webhook_endpoints: dict[UUID, WebhookEndpoint] = field(default_factory=dict)
 
 
 class MemoryStore:

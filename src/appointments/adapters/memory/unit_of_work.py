@@ -26,6 +26,7 @@ from appointments.adapters.memory.repositories.security import (
 from appointments.adapters.memory.repositories.services import MemoryServiceRepository
 from appointments.adapters.memory.repositories.stats import MemoryStatsQueries
 from appointments.adapters.memory.repositories.users import MemoryUserRepository
+from appointments.adapters.memory.repositories.webhooks import MemoryWebhookRepository
 from appointments.adapters.memory.state import MemoryState, MemoryStore
 from appointments.application.events import REQUEST_ID, AuditEvent, Event
 from appointments.application.ports.queries import AuditQueries, StatsQueries
@@ -41,6 +42,7 @@ from appointments.application.ports.repositories import (
     RoomRepository,
     ServiceRepository,
     UserRepository,
+    WebhookRepository,
 )
 from appointments.application.ports.services import Clock
 
@@ -81,6 +83,7 @@ class MemoryUnitOfWork:
         self._audit = MemoryAuditQueries(work)
         self.audit: AuditQueries = self._audit
         self.idempotency: IdempotencyRepository = MemoryIdempotencyRepository(work)
+        self.webhooks: WebhookRepository = MemoryWebhookRepository(work)
         self._events = []
         return self
 

@@ -40,6 +40,7 @@ from appointments.domain.rooms import ROOM_NAME
 from appointments.domain.schedule import WEEKDAYS
 from appointments.domain.services import SERVICE_NAME
 from appointments.domain.users import THROTTLE_KEY, USERNAME, Role
+from appointments.domain.webhooks import SECRET_LENGTH, WEBHOOK_DESCRIPTION, WEBHOOK_URL
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
@@ -272,3 +273,18 @@ idempotency_keys = Table(
     PrimaryKeyConstraint("scope", "key"),
 )
 Index("ix_idempotency_keys_expires_at", idempotency_keys.c.expires_at)
+
+# Where events are POSTed (API.md, "Webhooks and notifications"). `secret` is kept as
+# issued ("whsec_..."): signing needs the key itself, so it cannot be hashed.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("url", String(WEBHOOK_URL.max), nullable=False),
+    # A JSON list of event names; empty means every event.
+    Column("event_types", JSON, nullable=False),
+    Column("description", String(WEBHOOK_DESCRIPTION.max), nullable=True),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("secret", String(SECRET_LENGTH), nullable=False),
+)

@@ -26,6 +26,7 @@ from appointments.adapters.sqlalchemy.repositories.security import (
 from appointments.adapters.sqlalchemy.repositories.services import SqlServiceRepository
 from appointments.adapters.sqlalchemy.repositories.stats import SqlStatsQueries
 from appointments.adapters.sqlalchemy.repositories.users import SqlUserRepository
+from appointments.adapters.sqlalchemy.repositories.webhooks import SqlWebhookRepository
 from appointments.application.events import REQUEST_ID, Event
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
@@ -40,6 +41,7 @@ from appointments.application.ports.repositories import (
     RoomRepository,
     ServiceRepository,
     UserRepository,
+    WebhookRepository,
 )
 from appointments.application.ports.services import Clock
 
@@ -83,6 +85,7 @@ class SqlUnitOfWork:
         self._audit = SqlAuditQueries(db)
         self.audit: AuditQueries = self._audit
         self.idempotency: IdempotencyRepository = SqlIdempotencyRepository(db)
+        self.webhooks: WebhookRepository = SqlWebhookRepository(db)
         self._events = []
         return self
 

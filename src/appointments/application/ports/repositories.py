@@ -29,6 +29,7 @@ from appointments.domain.rooms import Room
 from appointments.domain.schedule import Span, TimeOff, WeeklySchedule
 from appointments.domain.services import Service
 from appointments.domain.users import User
+from appointments.domain.webhooks import WebhookEndpoint
 
 
 class UserRepository(Protocol):
@@ -205,6 +206,19 @@ class RoomRepository(Protocol):
         """By name (case-insensitive), then id."""
 
     async def name_taken(self, name: str, *, except_id: UUID | None = None) -> bool: ...
+
+
+class WebhookRepository(Protocol):
+    async def add(self, endpoint: WebhookEndpoint) -> None: ...
+
+    async def get(self, endpoint_id: UUID) -> WebhookEndpoint | None: ...
+
+    async def save(self, endpoint: WebhookEndpoint) -> None: ...
+
+    async def delete(self, endpoint_id: UUID) -> None: ...
+
+    async def search(self, page: PageRequest) -> Page[WebhookEndpoint]:
+        """Oldest first (by creation time, then id)."""
 
 
 class PolicyRepository(Protocol):

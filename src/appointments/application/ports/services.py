@@ -1,12 +1,15 @@
-"""Services the use-cases call: password hashing, tokens and the clock."""
+"""Services the use-cases call: password hashing, tokens, the clock and the webhook URL
+guard, and the outbound webhook sender and mailer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from ipaddress import IPv4Address, IPv6Address
 from typing import Protocol
 from uuid import UUID
 
+from appointments.domain.notifications import EmailMessage
 from appointments.domain.users import Role, User
 
 
@@ -45,3 +48,45 @@ class TokenService(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current instant, timezone-aware UTC."""
+
+
+@dataclass(frozen=True, slots=True)
+class VettedUrl:
+    """A webhook URL whose host resolved to `addresses`, every one of them allowed: a
+    delivery connects to one of these (not to a second lookup an attacker could answer
+    differently) and sends `host` as the Host header."""
+
+    url: str
+    host: str
+    port: int
+    addresses: tuple[IPv4Address | IPv6Address, ...]
+
+
+class UrlGuard(Protocol):
+    async def check(self, url: str) -> VettedUrl:
+        """Refuse (WebhookUrlNotAllowed) a URL the domain refuses, one whose host does not
+        resolve, or one whose host resolves to ANY loopback, private, link-local,
+        multicast, reserved or unspecified address (unless the clinic allows private
+        networks). Called on create and on a changed URL, and by the dispatcher before
+        each delivery, since a name can resolve elsewhere later (DNS rebinding)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """One signed delivery attempt, ready to POST."""
+
+    target: VettedUrl
+    headers: dict[str, str]
+    body: bytes
+
+
+class WebhookSender(Protocol):
+    async def post(self, request: WebhookRequest) -> int:
+        """POST to one of the vetted addresses (never a second DNS lookup), without
+        following redirects, within the delivery timeout; the response's status code.
+        Raises DeliveryFailed for a timeout, a refused connection or a TLS error."""
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None:
+        """Hand the message to the SMTP server; DeliveryFailed if it was not accepted."""

@@ -19,6 +19,7 @@ from appointments.application.ports.repositories import (
     RoomRepository,
     ServiceRepository,
     UserRepository,
+    WebhookRepository,
 )
 
 
@@ -39,6 +40,7 @@ class UnitOfWork(Protocol):
     stats: StatsQueries
     audit: AuditQueries
     idempotency: IdempotencyRepository
+    webhooks: WebhookRepository
 
     def record(self, event: Event | None) -> None:
         """Stamp the event (now, the request's id) to be written by `commit()`; None (an

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 from appointments.container import Container
@@ -25,6 +26,7 @@ from appointments.entrypoints.api.routers import (
     policy,
     rooms,
     services,
+    webhooks,
 )
 
 # Starlette tries routes in order and stops at the first full match: the routers clients
@@ -38,9 +40,18 @@ ROUTERS = (
     rooms,
     policy,
     auth,
+    webhooks,  # /api/admin/webhooks: no admin route shares its paths
     admin,
     health,
 )
+
+
+def operation_id(route: APIRoute) -> str:
+    """camelCase of the endpoint function's name (`book_appointment` -> `bookAppointment`):
+    what generated clients name their methods, stable as long as the function keeps its
+    name (a test holds them unique)."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -57,6 +68,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         version="0.1.0",
         summary="Clinic appointments: patients, doctors, departments, schedules and bookings.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.container = container
     for module in ROUTERS:

@@ -1,0 +1,28 @@
+"""Webhook endpoints, kept as the SQL table keeps them."""
+
+from __future__ import annotations
+
+import copy
+from uuid import UUID
+
+from appointments.adapters.memory.repositories.base import MemoryRepository, page_of, stored
+from appointments.application.ports.queries import Page, PageRequest
+from appointments.domain.webhooks import WebhookEndpoint
+
+
+class MemoryWebhookRepository(MemoryRepository):
+    async def add(self, endpoint: WebhookEndpoint) -> None:
+        self._s.webhook_endpoints[endpoint.id] = stored(endpoint)
+
+    async def get(self, endpoint_id: UUID) -> WebhookEndpoint | None:
+        return copy.copy(self._s.webhook_endpoints.get(endpoint_id))
+
+    async def save(self, endpoint: WebhookEndpoint) -> None:
+        if endpoint.id in self._s.webhook_endpoints:
+            self._s.webhook_endpoints[endpoint.id] = stored(endpoint)
+
+    async def delete(self, endpoint_id: UUID) -> None:
+        self._s.webhook_endpoints.pop(endpoint_id, None)
+
+    async def search(self, page: PageRequest) -> Page[WebhookEndpoint]:
+        return page_of(self._s.webhook_endpoints.values(), lambda e: (e.created_at, e.id), page)

@@ -1,0 +1,73 @@
+"""Admin CRUD of webhook endpoints (API.md, "Webhooks and notifications")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Response, status
+
+from appointments.application import webhooks as uc
+from appointments.container import Container
+from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
+from appointments.entrypoints.api.schemas.common import PageOut, errors, page_out
+from appointments.entrypoints.api.schemas.webhooks import (
+    WebhookCreatedOut,
+    WebhookIn,
+    WebhookOut,
+    WebhookPatchIn,
+)
+
+router = APIRouter(
+    prefix="/api/admin/webhooks", tags=["webhooks"], responses=errors(401, 403, 422, 503)
+)
+
+
+@router.get("", response_model=PageOut[WebhookOut])
+async def list_webhooks(
+    actor: CurrentActor,
+    page: Pagination,
+    list_webhooks: Annotated[uc.ListWebhooks, Depends(use(Container.list_webhooks))],
+) -> PageOut[WebhookOut]:
+    return page_out(WebhookOut, await list_webhooks(actor, page))
+
+
+@router.get("/{webhook_id}", response_model=WebhookOut, responses=errors(404))
+async def get_webhook(
+    webhook_id: UUID,
+    actor: CurrentActor,
+    get: Annotated[uc.GetWebhook, Depends(use(Container.get_webhook))],
+) -> WebhookOut:
+    return WebhookOut.model_validate(await get(actor, webhook_id))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookCreatedOut)
+async def create_webhook(
+    body: WebhookIn,
+    actor: CurrentActor,
+    create: Annotated[uc.CreateWebhook, Depends(use(Container.create_webhook))],
+) -> WebhookCreatedOut:
+    data = uc.NewWebhook(body.url, tuple(body.event_types), body.description)
+    return WebhookCreatedOut.model_validate(await create(actor, data))
+
+
+@router.patch("/{webhook_id}", response_model=WebhookOut, responses=errors(404))
+async def update_webhook(
+    webhook_id: UUID,
+    body: WebhookPatchIn,
+    actor: CurrentActor,
+    update: Annotated[uc.UpdateWebhook, Depends(use(Container.update_webhook))],
+) -> WebhookOut:
+    return WebhookOut.model_validate(
+        await update(actor, webhook_id, body.changes(uc.WebhookChanges))
+    )
+
+
+@router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
+async def delete_webhook(
+    webhook_id: UUID,
+    actor: CurrentActor,
+    delete: Annotated[uc.DeleteWebhook, Depends(use(Container.delete_webhook))],
+) -> Response:
+    await delete(actor, webhook_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
