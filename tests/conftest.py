@@ -143,6 +143,8 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
         # Cheap hashes keep the suite fast; production parameters are measured in bench/.
         "password_hash_memory_kib": 1024,
         "password_hash_time_cost": 1,
+        # An app made in a test delivers nothing on its own; dispatcher tests run one.
+        "dispatcher": "off",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

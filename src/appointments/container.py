@@ -7,13 +7,17 @@ providers (`container.uow.override(...)`) instead of patching.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dependency_injector import containers, providers
 
 from appointments.adapters.clock import SystemClock
 from appointments.adapters.network import ResolvingUrlGuard
 from appointments.adapters.security import JwtTokenService, PasslibPasswordHasher
+from appointments.adapters.smtp import SmtpMailer
 from appointments.adapters.sqlalchemy.engine import create_engine
 from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
+from appointments.adapters.webhook_sender import HttpxWebhookSender
 from appointments.application import (
     appointments,
     audit,
@@ -31,6 +35,7 @@ from appointments.application import (
     webhooks,
 )
 from appointments.application.config import ClinicConfig
+from appointments.application.dispatch import DispatchConfig, Dispatcher
 from appointments.application.ports.services import Clock
 from appointments.settings import Settings
 
@@ -61,6 +66,19 @@ def _clinic(settings: Settings) -> ClinicConfig:
     )
 
 
+def _mailer(settings: Settings) -> SmtpMailer | None:
+    url = settings.smtp_url.get_secret_value()
+    return SmtpMailer(url, settings.mail_from) if url else None
+
+
+def _dispatch_config(settings: Settings) -> DispatchConfig:
+    return DispatchConfig(
+        retry_seconds=tuple(settings.webhook_retry_seconds),
+        timezone=settings.clinic_timezone,
+        lease=timedelta(seconds=settings.dispatch_lease_seconds),
+    )
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
 
@@ -80,6 +98,19 @@ class Container(containers.DeclarativeContainer):
     # For work whose statements are each a whole change (the idempotency key store):
     # every statement commits as it runs, no BEGIN/COMMIT round trips.
     autocommit_uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock, autocommit=True)
+
+    # delivery of the outbox: webhooks and patient email
+    webhook_sender = providers.Singleton(HttpxWebhookSender)
+    mailer = providers.Singleton(_mailer, settings)
+    dispatcher = providers.Singleton(
+        Dispatcher,
+        uow=uow.provider,
+        clock=clock,
+        guard=url_guard,
+        sender=webhook_sender,
+        mailer=mailer,
+        config=providers.Callable(_dispatch_config, settings),
+    )
 
     # identity
     register_patient = providers.Factory(auth.RegisterPatient, uow, hasher, clock)
@@ -102,6 +133,7 @@ class Container(containers.DeclarativeContainer):
     # webhook endpoints
     list_webhooks = providers.Factory(webhooks.ListWebhooks, read_uow)
     get_webhook = providers.Factory(webhooks.GetWebhook, read_uow)
+    list_deliveries = providers.Factory(webhooks.ListDeliveries, read_uow)
     create_webhook = providers.Factory(webhooks.CreateWebhook, uow, clock, url_guard)
     update_webhook = providers.Factory(webhooks.UpdateWebhook, uow, url_guard)
     delete_webhook = providers.Factory(webhooks.DeleteWebhook, uow)

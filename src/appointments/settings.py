@@ -36,12 +36,47 @@ class Settings(BaseSettings):
     # Webhook URLs may target loopback, private, link-local and multicast hosts (a lab,
     # an internal receiver); off, such a URL is refused (no SSRF).
     webhook_allow_private_networks: bool = False
+    # Delays (seconds) before each retry of a failed webhook delivery; then it is `failed`.
+    webhook_retry_seconds: Annotated[list[int], NoDecode] = [
+        5,
+        300,
+        1800,
+        7200,
+        18000,
+        36000,
+        86400,
+    ]
+    # `smtp://[user:pass@]host:port` (STARTTLS when offered), `smtps://...` (TLS from the
+    # start); empty: no email.
+    smtp_url: SecretStr = SecretStr("")
+    mail_from: str = "appointments@localhost"
+    # `inline`: `serve` delivers the outbox itself; `off`: `appointments worker` does.
+    dispatcher: Literal["inline", "off"] = "inline"
+    dispatch_poll_seconds: float = Field(2.0, gt=0, le=300)
+    # How long a dispatcher holds the deliveries it is attempting; a dispatcher that died
+    # leaves them to another after this. Longer than an attempt can take (10 s for a
+    # webhook, 30 s for SMTP).
+    dispatch_lease_seconds: int = Field(120, ge=1, le=3600)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("webhook_retry_seconds", mode="before")
+    @classmethod
+    def _split_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_retry_seconds")
+    @classmethod
+    def _positive_delays(cls, value: list[int]) -> list[int]:
+        if any(delay < 1 for delay in value):
+            raise ValueError("WEBHOOK_RETRY_SECONDS are whole seconds, each at least 1")
         return value
 
     @field_validator("secret_key", mode="before")

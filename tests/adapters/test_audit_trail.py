@@ -16,11 +16,29 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from appointments.adapters.clock import FixedClock
 from appointments.application.events import REQUEST_ID, AuditEvent, Event, EventActor
 from appointments.application.ports.queries import AuditFilter, PageRequest
+from appointments.domain.appointments import Appointment, Status
 from appointments.domain.audit import REDACTED, changed
 from appointments.domain.users import Role
 from tests.adapters.conftest import Backend, on, postgres_only
 
 T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+
+
+def appointment_with(appointment_id: UUID, status: Status = Status.SCHEDULED) -> Appointment:
+    """What an appointment event is about: the outbox sends it along."""
+    return Appointment(
+        patient_id=uuid4(),
+        doctor_id=uuid4(),
+        department_id=uuid4(),
+        starts_at=T0 + timedelta(days=1),
+        ends_at=T0 + timedelta(days=1, minutes=30),
+        created_at=T0,
+        updated_at=T0,
+        status=status,
+        id=appointment_id,
+    )
+
+
 ADMIN = EventActor(uuid4(), Role.ADMIN)
 DOCTOR = EventActor(uuid4(), Role.DOCTOR)
 
@@ -68,10 +86,17 @@ async def test_events_are_written_by_the_commit_and_lost_with_a_rollback(
 async def test_system_events_have_no_actor_and_secrets_stay_redacted(backend: Backend) -> None:
     clock = FixedClock(T0)
     user = uuid4()
+    cascaded = appointment_with(uuid4(), Status.CANCELLED)
     await _record(
         backend,
         clock,
-        Event("appointment.cancelled", uuid4(), None, changed(status=("scheduled", "cancelled"))),
+        Event(
+            "appointment.cancelled",
+            cascaded.id,
+            None,
+            changed(status=("scheduled", "cancelled")),
+            subject=cascaded,
+        ),
         Event("user.password_changed", user, ADMIN, changed(password_hash=("$x$old", "$x$new"))),
     )
     newest, oldest = await _search(backend)
@@ -83,14 +108,18 @@ async def test_system_events_have_no_actor_and_secrets_stay_redacted(backend: Ba
 async def test_every_filter_and_both_orders(backend: Backend) -> None:
     clock = FixedClock(T0)
     appointment, department = uuid4(), uuid4()
-    await _record(backend, clock, Event("appointment.booked", appointment, DOCTOR))
+    await _record(
+        backend,
+        clock,
+        Event("appointment.booked", appointment, DOCTOR, subject=appointment_with(appointment)),
+    )
     clock.advance(timedelta(hours=1))
     await _record(backend, clock, Event("department.created", department, ADMIN))
     clock.advance(timedelta(hours=1))
     await _record(
         backend,
         clock,
-        Event("appointment.confirmed", appointment, ADMIN),
+        Event("appointment.confirmed", appointment, ADMIN, subject=appointment_with(appointment)),
         Event("auth.login", ADMIN.user_id, ADMIN),
     )
 

@@ -116,12 +116,15 @@ async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> N
     assert seen == SCHEMA_TABLES
     assert await migrations.pending_heads(url) == set()
 
-    await asyncio.to_thread(command.downgrade, config, "-1")
-    assert "webhook_endpoints" not in await inspect_db(url, table_names)
-    await asyncio.to_thread(command.downgrade, config, "-1")
-    assert {"audit_events", "idempotency_keys"}.isdisjoint(await inspect_db(url, table_names))
-    await asyncio.to_thread(command.downgrade, config, "-1")
-    assert {"services", "rooms", "booking_policy"}.isdisjoint(await inspect_db(url, table_names))
+    # Each downgrade takes away what its revision added.
+    for revision, added in (
+        ("0006_webhook_endpoints", {"outbox_messages", "deliveries"}),
+        ("0005_audit_idempotency", {"webhook_endpoints"}),
+        ("0004_services_rooms_policy", {"audit_events", "idempotency_keys"}),
+        ("0003_appointments", {"services", "rooms", "booking_policy"}),
+    ):
+        await asyncio.to_thread(command.downgrade, config, revision)
+        assert added.isdisjoint(await inspect_db(url, table_names)), revision
     assert "blocked_from" not in await inspect_db(url, appointment_columns)
     assert await migrations.pending_heads(url) == heads(url)
     await upgrade(url)

@@ -323,6 +323,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         "PATCH", "/api/admin/webhooks/{webhook}", admin_only(200), lambda w: {"is_active": False}
     ),
     "webhooks.delete": Endpoint("DELETE", "/api/admin/webhooks/{webhook}", admin_only(204)),
+    "webhooks.deliveries": Endpoint(
+        "GET", "/api/admin/webhooks/{webhook}/deliveries", admin_only(200)
+    ),
     # the booking policy
     "policy.get": Endpoint("GET", "/api/policy", everyone()),
     "policy.put": Endpoint(

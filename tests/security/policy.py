@@ -45,6 +45,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/admin/webhooks/{webhook_id}"): ADMIN_ONLY,
     ("PATCH", "/api/admin/webhooks/{webhook_id}"): ADMIN_ONLY,
     ("DELETE", "/api/admin/webhooks/{webhook_id}"): ADMIN_ONLY,
+    ("GET", "/api/admin/webhooks/{webhook_id}/deliveries"): ADMIN_ONLY,
     # departments
     ("GET", "/api/departments"): ANY_ROLE,
     ("GET", "/api/departments/{department_id}"): ANY_ROLE,

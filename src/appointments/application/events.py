@@ -37,6 +37,9 @@ class Event:
     entity_id: UUID | None
     actor: EventActor | None
     changes: Changes = field(default_factory=dict)
+    # The entity as it now is, for the outbox (a webhook carries the whole appointment);
+    # not part of the audit record, which keeps only the changes.
+    subject: object | None = field(default=None, compare=False, repr=False)
 
     @property
     def entity_type(self) -> str:
@@ -65,7 +68,7 @@ def by(actor: Actor | None) -> EventActor | None:
 
 def created(action: str, actor: Actor | None, entity: object) -> Event:
     """An entity came to be: every field, `old` None."""
-    return Event(action, _id_of(entity), by(actor), diff(None, snapshot(entity)))
+    return Event(action, _id_of(entity), by(actor), diff(None, snapshot(entity)), entity)
 
 
 def deleted(action: str, actor: Actor | None, entity: object) -> Event:
@@ -98,7 +101,7 @@ class Tracked:
         changes = diff(self._before, snapshot(self.entity))
         if not changes:
             return None
-        return Event(action, entity_id or _id_of(self.entity), by(actor), changes)
+        return Event(action, entity_id or _id_of(self.entity), by(actor), changes, self.entity)
 
 
 def _id_of(entity: object) -> UUID | None:

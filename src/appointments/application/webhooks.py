@@ -18,6 +18,7 @@ from appointments.application.ports.queries import Page, PageRequest
 from appointments.application.ports.services import Clock, UrlGuard
 from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.changes import UNSET, Maybe
+from appointments.domain.deliveries import Delivery
 from appointments.domain.webhooks import WebhookEndpoint, check_webhook_url
 
 
@@ -44,6 +45,18 @@ class GetWebhook(Restricted, roles=ADMIN_ONLY):
     async def __call__(self, actor: Actor, webhook_id: UUID) -> WebhookEndpoint:
         async with self._uow as uow:
             return visible(await uow.webhooks.get(webhook_id))
+
+
+class ListDeliveries(Restricted, roles=ADMIN_ONLY):
+    """An endpoint's delivery log, newest first."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def __call__(self, actor: Actor, webhook_id: UUID, page: PageRequest) -> Page[Delivery]:
+        async with self._uow as uow:
+            endpoint = visible(await uow.webhooks.get(webhook_id))
+            return await uow.outbox.deliveries_for(endpoint.id, page)
 
 
 class CreateWebhook(Restricted, roles=ADMIN_ONLY):

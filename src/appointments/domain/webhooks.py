@@ -3,15 +3,21 @@
 The URL rules here are the ones that need no network (scheme, host, no credentials, length);
 whether the host resolves to a public address is the UrlGuard port's job, asked on create,
 on a changed URL, and again by the dispatcher before every delivery (DNS can change).
+
+Delivery is pure here too: the body, its Standard Webhooks signature and headers, the
+retry schedule with its jitter, and what a status code means; sending is an adapter's.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit
 from uuid import UUID, uuid4
 
@@ -121,3 +127,70 @@ class WebhookEndpoint:
 
     def describe(self, description: str | None) -> None:
         self.description = check_description(description)
+
+
+# Delivery, as API.md's Standard Webhooks contract has it: the body, its signature, the
+# headers of one attempt, and when a failed attempt is tried again.
+
+USER_AGENT = "appointments-webhooks/1"
+JITTER = 0.1  # each retry delay is scaled by (1 + j), j drawn by the caller in [-JITTER, JITTER]
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a webhook timestamp needs a timezone-aware datetime")
+    return moment.astimezone(UTC)
+
+
+def webhook_body(event_type: str, occurred_at: datetime, data: Mapping[str, object]) -> bytes:
+    """The POSTed JSON, compact, keys in the order type, timestamp (RFC 3339, UTC, `Z`),
+    data. These are the exact bytes signed and sent: serialise once, never re-encode."""
+    timestamp = _utc(occurred_at).isoformat().replace("+00:00", "Z")
+    payload = {"type": event_type, "timestamp": timestamp, "data": dict(data)}
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+def signature(secret_bytes: bytes, message_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,` + base64(HMAC-SHA256(secret, `{id}.{timestamp}.{body}`)): Standard Webhooks."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_bytes, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def signed_headers(
+    secret_bytes: bytes, message_id: str, attempted_at: datetime, body: bytes
+) -> dict[str, str]:
+    """The headers of one attempt: the id is the event's (the same on every retry), the
+    timestamp this attempt's, in whole Unix seconds, so the receiver can refuse replays."""
+    timestamp = int(_utc(attempted_at).timestamp())
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature(secret_bytes, message_id, timestamp, body),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+
+
+def retry_delay(attempts_made: int, schedule: Sequence[int], jitter: float) -> timedelta | None:
+    """How long to wait after the `attempts_made`-th failed attempt (1 for the first):
+    that step of the schedule scaled by (1 + jitter), so endpoints that failed together do
+    not all retry in the same second; None once the schedule is spent (then: failed)."""
+    if attempts_made < 1:
+        raise ValueError("attempts_made counts failed attempts, from 1")
+    if not -JITTER <= jitter <= JITTER:
+        raise ValueError(f"jitter is within [-{JITTER}, {JITTER}]")
+    if attempts_made > len(schedule):
+        return None
+    return timedelta(seconds=schedule[attempts_made - 1] * (1 + jitter))
+
+
+def is_delivered(status_code: int) -> bool:
+    """Any 2xx answer; a 3xx is not followed, so it is a failure like any other."""
+    return 200 <= status_code <= 299
+
+
+def deactivates(status_code: int) -> bool:
+    """410 Gone: the receiver asks for no more deliveries, so the endpoint is deactivated."""
+    return status_code == 410

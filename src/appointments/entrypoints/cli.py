@@ -1,10 +1,11 @@
-"""`appointments serve | create-admin` (also `python -m appointments`)."""
+"""`appointments serve | worker | create-admin` (also `python -m appointments`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import logging.config
 import signal
 import socket
 import sys
@@ -16,7 +17,7 @@ from appointments.adapters.sqlalchemy.engine import is_sqlite
 from appointments.application.users import NewUser
 from appointments.container import Container
 from appointments.domain.errors import CodedError
-from appointments.entrypoints import migrations
+from appointments.entrypoints import dispatching, migrations
 from appointments.entrypoints.logging import LOG_CONFIG
 
 
@@ -28,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+
+    commands.add_parser("worker", help="deliver webhooks and email (the outbox) alone")
 
     admin = commands.add_parser("create-admin", help="create an ADMIN user")
     admin.add_argument("--username")
@@ -100,6 +103,16 @@ def serve(host: str, port: int, workers: int) -> int:
     return 0
 
 
+def worker() -> int:
+    """The dispatcher alone: for DISPATCHER=off, any number of them on PostgreSQL."""
+    logging.config.dictConfig(LOG_CONFIG)
+    container = Container()
+    if not _schema_ready(container.settings().database_url):
+        return 1
+    asyncio.run(dispatching.work(container))
+    return 0
+
+
 def _ask(value: str | None, prompt: str) -> str:
     return value if value is not None else input(prompt).strip()
 
@@ -151,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args.host, args.port, args.workers)
+    if args.command == "worker":
+        return worker()
     return create_admin(args)
 
 

@@ -50,5 +50,8 @@ LOG_CONFIG: dict[str, Any] = {
         "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
         "uvicorn.error": {"level": "INFO"},
         "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        # One line per webhook POST, URL included (which may hold a receiver's token):
+        # the delivery log has what an operator needs.
+        "httpx": {"level": "WARNING"},
     },
 }

@@ -8,9 +8,11 @@ from datetime import datetime
 from uuid import UUID
 
 from appointments.application.events import AuditEvent
+from appointments.application.outbox import OutboxMessage
 from appointments.application.ports.repositories import KeyClaim
 from appointments.domain.appointments import Appointment
 from appointments.domain.booking import BookingPolicy
+from appointments.domain.deliveries import Delivery
 from appointments.domain.departments import Department
 from appointments.domain.doctors import Doctor
 from appointments.domain.patients import Patient
@@ -19,6 +21,12 @@ from appointments.domain.schedule import TimeOff, WeeklySchedule
 from appointments.domain.services import Service
 from appointments.domain.users import User
 from appointments.domain.webhooks import WebhookEndpoint
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryClaim:
+    token: UUID
+    until: datetime
 
 
 @dataclass
@@ -44,6 +52,9 @@ class MemoryState:
         default_factory=dict
     )
     webhook_endpoints: dict[UUID, WebhookEndpoint] = field(default_factory=dict)
+    # id -> (message, when it was fanned out to deliveries)
+    outbox_messages: dict[UUID, tuple[OutboxMessage, datetime | None]] = field(default_factory=dict)
+    deliveries: dict[UUID, tuple[Delivery, DeliveryClaim | None]] = field(default_factory=dict)
 
 
 class MemoryStore:

@@ -16,6 +16,7 @@ from appointments.adapters.memory.repositories.audit import (
 )
 from appointments.adapters.memory.repositories.departments import MemoryDepartmentRepository
 from appointments.adapters.memory.repositories.doctors import MemoryDoctorRepository
+from appointments.adapters.memory.repositories.outbox import MemoryOutboxRepository
 from appointments.adapters.memory.repositories.patients import MemoryPatientRepository
 from appointments.adapters.memory.repositories.policy import MemoryPolicyRepository
 from appointments.adapters.memory.repositories.rooms import MemoryRoomRepository
@@ -29,6 +30,7 @@ from appointments.adapters.memory.repositories.users import MemoryUserRepository
 from appointments.adapters.memory.repositories.webhooks import MemoryWebhookRepository
 from appointments.adapters.memory.state import MemoryState, MemoryStore
 from appointments.application.events import REQUEST_ID, AuditEvent, Event
+from appointments.application.outbox import OutboxMessage, outbox_message
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
@@ -36,6 +38,7 @@ from appointments.application.ports.repositories import (
     DoctorRepository,
     IdempotencyRepository,
     LoginFailureRepository,
+    OutboxRepository,
     PatientRepository,
     PolicyRepository,
     RevokedTokenRepository,
@@ -65,6 +68,7 @@ class MemoryUnitOfWork:
         self._clock = clock or SystemClock()
         self._work: MemoryState | None = None
         self._events: list[AuditEvent] = []
+        self._messages: list[OutboxMessage] = []
 
     async def __aenter__(self) -> Self:
         work = self._store.state if self._autocommit else copy.deepcopy(self._store.state)
@@ -84,17 +88,22 @@ class MemoryUnitOfWork:
         self.audit: AuditQueries = self._audit
         self.idempotency: IdempotencyRepository = MemoryIdempotencyRepository(work)
         self.webhooks: WebhookRepository = MemoryWebhookRepository(work)
-        self._events = []
+        self._outbox = MemoryOutboxRepository(work)
+        self.outbox: OutboxRepository = self._outbox
+        self._events, self._messages = [], []
         return self
 
     def record(self, event: Event | None) -> None:
         if event is None:
             return
         assert not self._autocommit, "events need the transaction of their change"
+        now = self._clock.now()
+        if (message := outbox_message(event, now)) is not None:
+            self._messages.append(message)
         self._events.append(
             AuditEvent(
                 id=0,  # numbered when written
-                occurred_at=self._clock.now(),
+                occurred_at=now,
                 action=event.action,
                 entity_type=event.entity_type,
                 entity_id=event.entity_id,
@@ -112,7 +121,9 @@ class MemoryUnitOfWork:
         if self._autocommit:
             return  # its writes went to the committed state as they ran
         events, self._events = self._events, []
+        messages, self._messages = self._messages, []
         self._audit.write(events)
+        await self._outbox.add_messages(messages)
         self._store.state = copy.deepcopy(self._work)
 
     async def __aexit__(
@@ -121,4 +132,4 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._work, self._events = None, []
+        self._work, self._events, self._messages = None, [], []

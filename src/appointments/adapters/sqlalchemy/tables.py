@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    UniqueConstraint,
     Uuid,
     func,
 )
@@ -34,6 +35,7 @@ from sqlalchemy import (
 from appointments.adapters.sqlalchemy.types import UTCDateTime
 from appointments.domain.appointments import CancelledBy, Status
 from appointments.domain.contact import EMAIL, FULL_NAME, PHONE
+from appointments.domain.deliveries import LAST_ERROR, Channel, DeliveryStatus
 from appointments.domain.departments import DEPARTMENT_NAME
 from appointments.domain.doctors import SPECIALIZATION
 from appointments.domain.rooms import ROOM_NAME
@@ -288,3 +290,60 @@ webhook_endpoints = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("secret", String(SECRET_LENGTH), nullable=False),
 )
+
+# The transactional outbox: one row per event that leaves the building, written in the
+# transaction of its change; `planned_at` is set once it was fanned out to deliveries.
+outbox_messages = Table(
+    "outbox_messages",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("event_type", String(50), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("appointment_id", Uuid, nullable=True),
+    Column("starts_at", UTCDateTime, nullable=True),
+    Column("planned_at", UTCDateTime, nullable=True),
+)
+Index(
+    "ix_outbox_messages_unplanned",
+    outbox_messages.c.occurred_at,
+    postgresql_where=outbox_messages.c.planned_at.is_(None),
+    sqlite_where=outbox_messages.c.planned_at.is_(None),
+)
+
+# One attempt series per (message, endpoint) or per patient email. A claim (token and
+# lease) marks a delivery being attempted; a dead dispatcher's claim simply runs out.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("channel", String(10), nullable=False),
+    Column("event_id", Uuid, ForeignKey("outbox_messages.id"), nullable=False),
+    Column("event_type", String(50), nullable=False),
+    Column(
+        "endpoint_id", Uuid, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=True
+    ),
+    Column("appointment_id", Uuid, nullable=True),
+    Column("email_key", String(30), nullable=True),
+    Column("starts_at", UTCDateTime, nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(LAST_ERROR.max), nullable=True),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("claim_token", Uuid, nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    CheckConstraint(_one_of("channel", Channel), name="channel"),
+    CheckConstraint(_one_of("status", DeliveryStatus), name="status"),
+    # Each email once per (appointment, message, start): NULLs (webhooks) never collide.
+    UniqueConstraint("appointment_id", "email_key", "starts_at", name="uq_deliveries_email"),
+)
+Index(
+    "ix_deliveries_due",
+    deliveries.c.next_attempt_at,
+    postgresql_where=deliveries.c.status == DeliveryStatus.PENDING.value,
+    sqlite_where=deliveries.c.status == DeliveryStatus.PENDING.value,
+)
+Index("ix_deliveries_endpoint_id_created_at", deliveries.c.endpoint_id, deliveries.c.created_at)

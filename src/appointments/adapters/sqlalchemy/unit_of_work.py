@@ -1,6 +1,7 @@
 """One connection and one transaction per use-case call; rolled back unless committed.
 
-Recorded events are written by `commit()`, in one statement, just before the COMMIT."""
+Recorded events are written by `commit()` just before the COMMIT: to the audit trail, and
+those that leave the building to the outbox too (one multi-row INSERT each)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from appointments.adapters.sqlalchemy.repositories.audit import SqlAuditQueries,
 from appointments.adapters.sqlalchemy.repositories.departments import SqlDepartmentRepository
 from appointments.adapters.sqlalchemy.repositories.doctors import SqlDoctorRepository
 from appointments.adapters.sqlalchemy.repositories.idempotency import SqlIdempotencyRepository
+from appointments.adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
 from appointments.adapters.sqlalchemy.repositories.patients import SqlPatientRepository
 from appointments.adapters.sqlalchemy.repositories.policy import SqlPolicyRepository
 from appointments.adapters.sqlalchemy.repositories.rooms import SqlRoomRepository
@@ -28,6 +30,7 @@ from appointments.adapters.sqlalchemy.repositories.stats import SqlStatsQueries
 from appointments.adapters.sqlalchemy.repositories.users import SqlUserRepository
 from appointments.adapters.sqlalchemy.repositories.webhooks import SqlWebhookRepository
 from appointments.application.events import REQUEST_ID, Event
+from appointments.application.outbox import OutboxMessage, outbox_message
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
@@ -35,6 +38,7 @@ from appointments.application.ports.repositories import (
     DoctorRepository,
     IdempotencyRepository,
     LoginFailureRepository,
+    OutboxRepository,
     PatientRepository,
     PolicyRepository,
     RevokedTokenRepository,
@@ -62,6 +66,7 @@ class SqlUnitOfWork:
         self._clock = clock or SystemClock()
         self._db: Database | None = None
         self._events: list[dict[str, Any]] = []
+        self._messages: list[OutboxMessage] = []
 
     @property
     def connection(self) -> AsyncConnection | None:
@@ -86,19 +91,26 @@ class SqlUnitOfWork:
         self.audit: AuditQueries = self._audit
         self.idempotency: IdempotencyRepository = SqlIdempotencyRepository(db)
         self.webhooks: WebhookRepository = SqlWebhookRepository(db)
-        self._events = []
+        self._outbox = SqlOutboxRepository(db)
+        self.outbox: OutboxRepository = self._outbox
+        self._events, self._messages = [], []
         return self
 
     def record(self, event: Event | None) -> None:
         if event is None:
             return
         assert not self._autocommit, "events need the transaction of their change"
-        self._events.append(audit_row(event, self._clock.now(), REQUEST_ID.get()))
+        now = self._clock.now()
+        self._events.append(audit_row(event, now, REQUEST_ID.get()))
+        if (message := outbox_message(event, now)) is not None:
+            self._messages.append(message)
 
     async def commit(self) -> None:
         assert self._db is not None, "commit outside `async with`"
         events, self._events = self._events, []
+        messages, self._messages = self._messages, []
         await self._audit.write(events)
+        await self._outbox.add_messages(messages)
         await self._db.commit()
 
     async def __aexit__(
@@ -108,6 +120,6 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         db, self._db = self._db, None
-        self._events = []
+        self._events, self._messages = [], []
         if db is not None:
             await db.close()

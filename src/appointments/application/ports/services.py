@@ -88,5 +88,8 @@ class WebhookSender(Protocol):
 
 
 class Mailer(Protocol):
+    # The domain of MAIL_FROM, which Message-IDs are made in.
+    mail_domain: str
+
     async def send(self, message: EmailMessage) -> None:
         """Hand the message to the SMTP server; DeliveryFailed if it was not accepted."""

@@ -13,6 +13,7 @@ from appointments.application.ports.repositories import (
     DoctorRepository,
     IdempotencyRepository,
     LoginFailureRepository,
+    OutboxRepository,
     PatientRepository,
     PolicyRepository,
     RevokedTokenRepository,
@@ -25,7 +26,8 @@ from appointments.application.ports.repositories import (
 
 class UnitOfWork(Protocol):
     """Rolled back unless `commit()` is awaited; the events recorded on it are written
-    by that commit, in the same transaction as the change they describe."""
+    by that commit, in the same transaction as the change they describe: to the audit
+    trail, and the ones that notify (outbox.py) to the outbox."""
 
     users: UserRepository
     patients: PatientRepository
@@ -41,6 +43,7 @@ class UnitOfWork(Protocol):
     audit: AuditQueries
     idempotency: IdempotencyRepository
     webhooks: WebhookRepository
+    outbox: OutboxRepository
 
     def record(self, event: Event | None) -> None:
         """Stamp the event (now, the request's id) to be written by `commit()`; None (an

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -28,6 +29,7 @@ from appointments.entrypoints.api.routers import (
     services,
     webhooks,
 )
+from appointments.entrypoints.dispatching import dispatching
 
 # Starlette tries routes in order and stops at the first full match: the routers clients
 # call most come first (booking and calendars), the rarely used ones last.
@@ -60,7 +62,10 @@ def create_app(container: Container | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.dispatcher == "inline":
+                await stack.enter_async_context(dispatching(container))
+            yield
         await container.engine().dispose()  # close pooled connections on shutdown
 
     app = FastAPI(

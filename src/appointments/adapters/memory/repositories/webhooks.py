@@ -22,7 +22,14 @@ class MemoryWebhookRepository(MemoryRepository):
             self._s.webhook_endpoints[endpoint.id] = stored(endpoint)
 
     async def delete(self, endpoint_id: UUID) -> None:
+        """Its deliveries go with it (ON DELETE CASCADE in the table)."""
         self._s.webhook_endpoints.pop(endpoint_id, None)
+        for delivery_id, (delivery, _) in list(self._s.deliveries.items()):
+            if delivery.endpoint_id == endpoint_id:
+                del self._s.deliveries[delivery_id]
 
     async def search(self, page: PageRequest) -> Page[WebhookEndpoint]:
         return page_of(self._s.webhook_endpoints.values(), lambda e: (e.created_at, e.id), page)
+
+    async def active(self) -> list[WebhookEndpoint]:
+        return [copy.copy(e) for e in self._s.webhook_endpoints.values() if e.is_active]

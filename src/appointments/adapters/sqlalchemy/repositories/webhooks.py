@@ -30,3 +30,7 @@ class SqlWebhookRepository(SqlEntityRepository[WebhookEndpoint]):
         order = [webhook_endpoints.c.created_at, webhook_endpoints.c.id]
         rows, total = await self._page(select(webhook_endpoints), order, page)
         return Page([_endpoint(r) for r in rows], total, page.limit, page.offset)
+
+    async def active(self) -> list[WebhookEndpoint]:
+        query = select(webhook_endpoints).where(webhook_endpoints.c.is_active.is_(True))
+        return [_endpoint(r) for r in await self._db.execute(query)]

@@ -12,6 +12,7 @@ from appointments.container import Container
 from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
 from appointments.entrypoints.api.schemas.common import PageOut, errors, page_out
 from appointments.entrypoints.api.schemas.webhooks import (
+    DeliveryOut,
     WebhookCreatedOut,
     WebhookIn,
     WebhookOut,
@@ -71,3 +72,13 @@ async def delete_webhook(
 ) -> Response:
     await delete(actor, webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{webhook_id}/deliveries", response_model=PageOut[DeliveryOut], responses=errors(404))
+async def list_webhook_deliveries(
+    webhook_id: UUID,
+    actor: CurrentActor,
+    page: Pagination,
+    list_deliveries: Annotated[uc.ListDeliveries, Depends(use(Container.list_deliveries))],
+) -> PageOut[DeliveryOut]:
+    return page_out(DeliveryOut, await list_deliveries(actor, webhook_id, page))

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
+from appointments.domain.deliveries import DeliveryStatus
 from appointments.domain.webhooks import WEBHOOK_DESCRIPTION, WEBHOOK_EVENTS, WEBHOOK_URL
 from appointments.entrypoints.api.schemas.common import Input, JsonBool, Output, free
 
@@ -52,3 +53,18 @@ class WebhookPatchIn(Input):
     event_types: EventTypes | None = None
     description: WebhookDescription | None = None
     is_active: JsonBool | None = None
+
+
+class DeliveryOut(Output):
+    """One event's delivery to this endpoint: `pending` while attempts remain."""
+
+    id: UUID
+    event_id: UUID = Field(description="The `webhook-id` header of every attempt.")
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
