@@ -135,7 +135,7 @@ def app_server(port: int) -> list[str]:
 
 
 def no_audit_server(port: int) -> list[str]:
-    """The same application with audit recording switched off (bench/no_audit_app.py)."""
+    """The same application with event recording (audit and outbox) off (no_audit_app.py)."""
     return [str(BIN / "uvicorn"), "--factory", "--app-dir", str(BENCH),
             "no_audit_app:create_app", "--host", "127.0.0.1", "--port", str(port),
             "--workers", "2"]  # fmt: skip
@@ -619,7 +619,7 @@ def phase_big(cfg: argparse.Namespace, now: datetime, zone: ZoneInfo) -> dict[st
             "book_na", booking_lines(admin, data, zone, today, first + 4_000, 30_000)
         )
         results["book_without_audit"] = measure(
-            "POST /api/appointments, audit off", base, timed, 201, cfg, warmup=warm
+            "POST /api/appointments, audit + outbox off", base, timed, 201, cfg, warmup=warm
         )
     return {
         "seed": seeded,
@@ -799,7 +799,7 @@ def markdown(report: dict[str, Any]) -> str:
         (f"GET /api/doctors/{{id}}/availability, 1 week ({n_big:,})", big["availability_week"]),
         ("POST /api/appointments (distinct free slots)", big["book"]),
         ("POST /api/appointments with an Idempotency-Key", big["book_with_key"]),
-        ("POST /api/appointments, audit off (bench only)", big["book_without_audit"]),
+        ("POST /api/appointments, audit + outbox off (bench only)", big["book_without_audit"]),
         ("POST /api/appointments with a buffered service", big["book_service"]),
         (
             f"GET /api/doctors/{{id}}/availability, 1 week, service + room ({n_big:,})",

@@ -1,6 +1,7 @@
-"""The application with its audit recording switched off, for bench/ only: booking on it
-against booking on the real one (same run, same data) is what the audit write costs.
-Nothing else differs. Never deploy it: a clinic's changes must be recorded.
+"""The application with event recording switched off, for bench/ only: booking on it
+against booking on the real one (same run, same data) is what recording costs, the audit
+row and the outbox row together (both come from `record`). Nothing else differs. Never
+deploy it: a clinic's changes must be recorded, and its notifications sent.
 
     uvicorn --factory --app-dir bench no_audit_app:create_app
 """
@@ -18,7 +19,7 @@ from appointments.entrypoints.api.app import create_app as create_real_app
 
 class UnrecordedUnitOfWork(SqlUnitOfWork):
     def record(self, event: Event | None) -> None:
-        """Dropped: nothing is written to the audit trail."""
+        """Dropped: nothing is written to the audit trail or the outbox."""
 
 
 def create_app() -> FastAPI:

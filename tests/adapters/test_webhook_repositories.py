@@ -89,3 +89,19 @@ async def test_search_pages_oldest_first(backend: Backend, clock: FixedClock) ->
     assert rest.items == ordered[3:]
     assert (first.total, first.limit, first.offset) == (4, 3, 0)
     assert (rest.total, rest.offset) == (4, 3)
+
+
+async def test_deactivate_switches_off_once_and_writes_nothing_else(
+    backend: Backend, clock: FixedClock
+) -> None:
+    endpoint = new_endpoint(clock)
+    await add_all(backend, endpoint)
+    async with backend.uow() as uow:
+        assert await uow.webhooks.deactivate(endpoint.id) is True
+        assert await uow.webhooks.deactivate(endpoint.id) is False
+        assert await uow.webhooks.deactivate(uuid4()) is False
+        await uow.commit()
+    async with backend.uow(read_only=True) as uow:
+        found = await uow.webhooks.get(endpoint.id)
+        assert await uow.webhooks.active() == []
+    assert found == dataclasses.replace(endpoint, is_active=False)

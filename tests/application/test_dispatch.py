@@ -11,6 +11,7 @@ policy's offsets, recomputed on a move and dropped on a cancellation.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from appointments.application.appointments import Action, AppointmentChanges
 from appointments.application.dispatch import Dispatcher, plan
 from appointments.application.outbox import POLICY_UPDATED, OutboxMessage
 from appointments.application.ports.queries import PageRequest
-from appointments.application.webhooks import NewWebhook
+from appointments.application.webhooks import NewWebhook, WebhookChanges
 from appointments.container import Container
 from appointments.domain.deliveries import Channel, DeliveryStatus
 from appointments.domain.errors import DoctorUnavailable
@@ -407,3 +408,46 @@ async def test_every_appointment_event_of_the_contract_reaches_the_outbox(
     ]
     statuses = [m.payload["appointment"]["status"] for m, _ in sent]
     assert statuses[-4:] == ["completed", "scheduled", "cancelled", "no_show"]
+
+
+async def test_a_paused_endpoint_gives_its_pending_deliveries_up_without_an_attempt(
+    clinic: Clinic, admin: Actor, receiver: WebhookReceiver
+) -> None:
+    hook = await endpoint(clinic, admin, receiver.url)
+    await booked(clinic, admin)
+    await dispatcher(clinic).plan_new()
+    await clinic.c.update_webhook()(admin, hook.id, WebhookChanges(is_active=False))
+    await dispatcher(clinic).run_once()
+    assert receiver.requests == []
+    [delivery] = (await clinic.c.list_deliveries()(admin, hook.id, PAGE)).items
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (
+        DeliveryStatus.FAILED,
+        0,
+        "the endpoint is inactive",
+    )
+    assert not [e for e in clinic.state.audit_events if e.action == "webhook.deactivated"]
+
+
+async def test_a_slow_receiver_delays_nobody_else_and_stopping_finishes_its_attempt(
+    clinic: Clinic, admin: Actor, receiver: WebhookReceiver
+) -> None:
+    async with webhook_receiver() as slow:
+        slow.respond(204, delay=3.0)
+        slow_hook = await endpoint(clinic, admin, slow.url)
+        await endpoint(clinic, admin, receiver.url)
+        stop = asyncio.Event()
+        running = asyncio.create_task(dispatcher(clinic).run(stop, poll_seconds=0.05))
+        try:
+            await booked(clinic, admin)
+            await slow.wait_for(1, timeout=2)
+            await receiver.wait_for(1, timeout=2)
+            await booked(clinic, admin)  # while the slow receiver still holds the first
+            await receiver.wait_for(2, timeout=1.5)
+            assert len(slow.requests) >= 1
+            [*_, first] = (await clinic.c.list_deliveries()(admin, slow_hook.id, PAGE)).items
+            assert first.status is DeliveryStatus.PENDING  # still being attempted
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 10)
+        log_ = (await clinic.c.list_deliveries()(admin, slow_hook.id, PAGE)).items
+        assert {d.status for d in log_} == {DeliveryStatus.DELIVERED}

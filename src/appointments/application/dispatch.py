@@ -2,14 +2,16 @@
 processes running it.
 
 Two steps, each its own short transaction. Planning takes outbox messages no one has
-planned (locked, so each is planned once) and writes their deliveries: one per
-subscribed endpoint, and the patient's emails (reminders at their due times). Delivering
-claims due deliveries under a lease, attempts them with no transaction open, and stores
-each outcome only if the claim still holds. A dispatcher that dies mid-attempt leaves its
-claims to run out; another then attempts them again. So the one duplicate that can
-remain is an attempt that got through while its process died before storing the outcome
-(a few milliseconds after the answer): receivers deduplicate on `webhook-id`, and a
+planned (locked, so each is planned once) and writes their deliveries (planning.py).
+Delivering claims due deliveries under a lease, attempts them with no transaction open,
+and stores each outcome only if the claim still holds. A dispatcher that dies mid-attempt
+leaves its claims to run out; another then attempts them again. So the one duplicate
+that can remain is an attempt that got through while its process died (or lost its
+database) before storing the outcome: receivers deduplicate on `webhook-id`, and a
 repeated email carries the same Message-ID.
+
+At most `concurrency` attempts run at once, each on its own; new work is claimed while
+they run, so one slow receiver delays nobody else's delivery.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from appointments.application.errors import DeliveryFailed
-from appointments.application.events import Tracked
+from appointments.application.events import Event, by
 from appointments.application.outbox import POLICY_UPDATED, OutboxMessage
+from appointments.application.planning import email, plan, reminders
 from appointments.application.ports.services import (
     Clock,
     Mailer,
@@ -35,24 +38,11 @@ from appointments.application.ports.services import (
     WebhookSender,
 )
 from appointments.application.ports.unit_of_work import UnitOfWork
+from appointments.domain.audit import changed
 from appointments.domain.deliveries import EMAIL_RETRY_SECONDS, Channel, Delivery
 from appointments.domain.errors import WebhookUrlNotAllowed
-from appointments.domain.notifications import (
-    EMAIL_EVENTS,
-    EmailKind,
-    compose_email,
-    email_key,
-    parse_email_key,
-    reminder_times,
-    why_not_sent,
-)
-from appointments.domain.webhooks import (
-    JITTER,
-    WEBHOOK_EVENTS,
-    WebhookEndpoint,
-    signed_headers,
-    webhook_body,
-)
+from appointments.domain.notifications import compose_email, parse_email_key, why_not_sent
+from appointments.domain.webhooks import JITTER, signed_headers, webhook_body
 
 log = logging.getLogger(__name__)
 
@@ -62,65 +52,18 @@ class DispatchConfig:
     retry_seconds: tuple[int, ...]
     timezone: str = "UTC"
     batch_size: int = 50
+    # Attempts at once per dispatcher: each holds a database connection for a moment
+    # before and after it, so this stays well below the pool.
+    concurrency: int = 8
     # Longer than any attempt can take (a 10 s webhook timeout, a 30 s SMTP one).
     lease: timedelta = timedelta(seconds=120)
 
 
-def plan(
-    message: OutboxMessage,
-    endpoints: Sequence[WebhookEndpoint],
-    reminder_offsets: Sequence[int] | None,
-) -> list[Delivery]:
-    """The deliveries of one message: each endpoint that wants it, and (when email is
-    on: `reminder_offsets` not None) the patient's emails."""
-    subscribed = endpoints if message.event_type in WEBHOOK_EVENTS else ()
-    planned = [
-        Delivery(
-            channel=Channel.WEBHOOK,
-            event_id=message.id,
-            event_type=message.event_type,
-            created_at=message.occurred_at,
-            next_attempt_at=message.occurred_at,
-            endpoint_id=endpoint.id,
-        )
-        for endpoint in subscribed
-        if endpoint.wants(message.event_type)
-    ]
-    kind = EMAIL_EVENTS.get(message.event_type)
-    if reminder_offsets is None or kind is None or message.starts_at is None:
-        return planned
-    assert message.appointment_id is not None
-    emails: list[tuple[str, datetime]] = [(email_key(kind, None), message.occurred_at)]
-    if kind is not EmailKind.CANCELLED:
-        emails += reminders(message.starts_at, reminder_offsets, message.occurred_at)
-    return planned + [
-        email(message, message.appointment_id, message.starts_at, key, due) for key, due in emails
-    ]
-
-
-def reminders(
-    starts_at: datetime, offsets: Sequence[int], now: datetime
-) -> list[tuple[str, datetime]]:
-    """(email key, due) of each reminder still ahead of `now`."""
-    return [
-        (email_key(EmailKind.REMINDER, offset), due)
-        for offset, due in reminder_times(starts_at, offsets, now)
-    ]
-
-
-def email(
-    message: OutboxMessage, appointment_id: UUID, starts_at: datetime, key: str, due: datetime
-) -> Delivery:
-    return Delivery(
-        channel=Channel.EMAIL,
-        event_id=message.id,
-        event_type=message.event_type,
-        created_at=message.occurred_at,
-        next_attempt_at=due,
-        appointment_id=appointment_id,
-        email_key=key,
-        starts_at=starts_at,
-    )
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    delivery: Delivery
+    message: OutboxMessage
+    token: UUID
 
 
 class Dispatcher:
@@ -141,21 +84,35 @@ class Dispatcher:
         self._jitter, self._zone = jitter, ZoneInfo(config.timezone)
 
     async def run(self, stop: asyncio.Event, poll_seconds: float) -> None:
-        """Until `stop` is set: work while there is work, else wait up to a poll. An
-        attempt under way when `stop` is set is finished (graceful shutdown)."""
+        """Until `stop` is set: plan and start attempts while there is work, else wait up
+        to a poll. Attempts under way when `stop` is set are finished (graceful)."""
+        running: set[asyncio.Task[None]] = set()
         while not stop.is_set():
+            busy = False
             try:
-                busy = await self.run_once() >= self._config.batch_size
+                busy = await self.plan_new() >= self._config.batch_size
+                free = self._config.concurrency - len(running)
+                if free > 0:
+                    claimed = await self._claim(free)
+                    busy = busy or len(claimed) == free
+                    for attempt in claimed:
+                        task = asyncio.create_task(self._attempt(attempt))
+                        running.add(task)
+                        task.add_done_callback(running.discard)
             except Exception:  # a database outage: log it, try again after a poll
                 log.exception("dispatch failed; retrying")
-                busy = False
-            if not busy:
+            if not busy or len(running) >= self._config.concurrency:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_seconds)
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def run_once(self) -> int:
-        """Plan what is new, attempt what is due; how many messages and deliveries."""
-        return await self.plan_new() + await self.deliver_due()
+        """Plan what is new, attempt what is due and wait for the attempts; how many
+        messages and deliveries that was."""
+        planned = await self.plan_new()
+        claimed = await self._claim(self._config.batch_size)
+        await asyncio.gather(*(self._attempt(a) for a in claimed))
+        return planned + len(claimed)
 
     async def plan_new(self) -> int:
         async with self._uow() as uow:
@@ -187,32 +144,35 @@ class Dispatcher:
             for key, due in reminders(appointment.starts_at, offsets, now)
         ]
 
-    async def deliver_due(self) -> int:
+    async def _claim(self, limit: int) -> list[_Attempt]:
         now = self._clock.now()
         async with self._uow() as uow:
-            claim = await uow.outbox.claim_due(
-                now, now + self._config.lease, self._config.batch_size
-            )
+            claim = await uow.outbox.claim_due(now, now + self._config.lease, limit)
             messages = await uow.outbox.messages(list({d.event_id for d in claim.deliveries}))
             await uow.commit()
-        attempts = [
-            self._webhook(d, messages[d.event_id], claim.token)
-            if d.channel is Channel.WEBHOOK
-            else self._email(d, claim.token)
-            for d in claim.deliveries
-        ]
-        await asyncio.gather(*attempts)
-        return len(attempts)
+        return [_Attempt(d, messages[d.event_id], claim.token) for d in claim.deliveries]
 
-    async def _webhook(self, delivery: Delivery, message: OutboxMessage, token: UUID) -> None:
+    async def _attempt(self, attempt: _Attempt) -> None:
+        """One attempt; an error it did not expect (the database gone while it stores
+        the outcome) is logged, and the claim running out hands the delivery on."""
+        try:
+            if attempt.delivery.channel is Channel.WEBHOOK:
+                await self._webhook(attempt)
+            else:
+                await self._email(attempt)
+        except Exception:
+            log.exception("delivery %s: attempt not recorded", attempt.delivery.id)
+
+    async def _webhook(self, attempt: _Attempt) -> None:
+        delivery, message = attempt.delivery, attempt.message
+        assert delivery.endpoint_id is not None
         async with self._uow() as uow:
-            assert delivery.endpoint_id is not None
             endpoint = await uow.webhooks.get(delivery.endpoint_id)
-        now = self._clock.now()
-        schedule, deactivate = self._config.retry_seconds, False
+        schedule, gone = self._config.retry_seconds, False
         if endpoint is None or not endpoint.is_active:
-            delivery.failed(now, "the endpoint was deactivated", (), 0.0)
+            delivery.abandon("the endpoint is inactive")
         else:
+            now = self._clock.now()
             body = webhook_body(message.event_type, message.occurred_at, message.payload)
             headers = signed_headers(endpoint.secret_bytes, str(message.id), now, body)
             try:
@@ -221,17 +181,16 @@ class Dispatcher:
             except (WebhookUrlNotAllowed, DeliveryFailed) as error:
                 delivery.failed(self._clock.now(), str(error), schedule, self._jitter())
             else:
-                deactivate = delivery.answered(self._clock.now(), status, schedule, self._jitter())
+                gone = delivery.answered(self._clock.now(), status, schedule, self._jitter())
         async with self._uow() as uow:
-            kept = await uow.outbox.finish(delivery, token)
-            if kept and deactivate and (gone := await uow.webhooks.get(delivery.endpoint_id)):
-                tracked = Tracked(gone)
-                gone.is_active = False
-                await uow.webhooks.save(gone)
-                uow.record(tracked.event("webhook.deactivated", None))
+            kept = await uow.outbox.finish(delivery, attempt.token)
+            if kept and gone and await uow.webhooks.deactivate(delivery.endpoint_id):
+                changes = changed(is_active=(True, False))
+                uow.record(Event("webhook.deactivated", delivery.endpoint_id, by(None), changes))
             await uow.commit()
 
-    async def _email(self, delivery: Delivery, token: UUID) -> None:
+    async def _email(self, attempt: _Attempt) -> None:
+        delivery = attempt.delivery
         assert delivery.appointment_id is not None
         assert delivery.email_key is not None
         kind, offset = parse_email_key(delivery.email_key)
@@ -241,7 +200,6 @@ class Dispatcher:
             patient = await uow.patients.get(appointment.patient_id)
             doctor = await uow.doctors.get(appointment.doctor_id)
             policy = await uow.policy.get()
-        now = self._clock.now()
         reason = why_not_sent(
             kind,
             offset,
@@ -249,7 +207,7 @@ class Dispatcher:
             appointment=appointment,
             reminder_offsets=policy.reminder_offsets_minutes,
             has_email=bool(patient and patient.email),
-            now=now,
+            now=self._clock.now(),
         )
         if reason is not None or self._mailer is None:
             delivery.skip(reason or "email is off (no SMTP_URL)")
@@ -275,5 +233,5 @@ class Dispatcher:
             else:
                 delivery.succeeded(self._clock.now())
         async with self._uow() as uow:
-            await uow.outbox.finish(delivery, token)
+            await uow.outbox.finish(delivery, attempt.token)
             await uow.commit()

@@ -89,6 +89,11 @@ class Delivery:
         else:
             self.next_attempt_at = now + delay
 
+    def abandon(self, reason: str) -> None:
+        """Given up without an attempt (its endpoint was switched off): `failed`, the
+        attempts as they were."""
+        self.status, self.last_error = DeliveryStatus.FAILED, reason[: LAST_ERROR.max]
+
     def skip(self, reason: str) -> None:
         self.status, self.last_error = DeliveryStatus.SKIPPED, reason[: LAST_ERROR.max]
 

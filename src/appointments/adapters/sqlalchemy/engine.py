@@ -14,6 +14,10 @@ if logging.getLogger("aiosqlite").level == logging.NOTSET:
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
+# hide_parameters: a database error's text (which may reach a log line) never carries the
+# statement's values: a password hash, a webhook secret, a patient's email.
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -31,8 +35,9 @@ def create_engine(
             pool_size=pool_size,
             max_overflow=max_overflow,
             connect_args={"timeout": connect_timeout},
+            hide_parameters=True,
         )
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     _serialise_sqlite_writes(engine)
     return engine
 

@@ -226,6 +226,10 @@ class WebhookRepository(Protocol):
     async def active(self) -> list[WebhookEndpoint]:
         """Every active endpoint (what an event is fanned out to)."""
 
+    async def deactivate(self, endpoint_id: UUID) -> bool:
+        """Switch an active endpoint off in one statement (nothing else it holds is
+        written, so an admin's concurrent change stands); False if it was not active."""
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:

@@ -33,3 +33,10 @@ class MemoryWebhookRepository(MemoryRepository):
 
     async def active(self) -> list[WebhookEndpoint]:
         return [copy.copy(e) for e in self._s.webhook_endpoints.values() if e.is_active]
+
+    async def deactivate(self, endpoint_id: UUID) -> bool:
+        endpoint = self._s.webhook_endpoints.get(endpoint_id)
+        if endpoint is None or not endpoint.is_active:
+            return False
+        endpoint.is_active = False
+        return True

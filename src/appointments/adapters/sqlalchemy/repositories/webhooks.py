@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, delete, select, update
 
 from appointments.adapters.sqlalchemy.repositories.base import SqlEntityRepository, entity_from
 from appointments.adapters.sqlalchemy.tables import webhook_endpoints
@@ -34,3 +34,10 @@ class SqlWebhookRepository(SqlEntityRepository[WebhookEndpoint]):
     async def active(self) -> list[WebhookEndpoint]:
         query = select(webhook_endpoints).where(webhook_endpoints.c.is_active.is_(True))
         return [_endpoint(r) for r in await self._db.execute(query)]
+
+    async def deactivate(self, endpoint_id: UUID) -> bool:
+        t = webhook_endpoints
+        result = await self._db.execute(
+            update(t).where(t.c.id == endpoint_id, t.c.is_active.is_(True)).values(is_active=False)
+        )
+        return bool(result.rowcount)
