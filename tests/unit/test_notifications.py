@@ -15,8 +15,10 @@ from appointments.domain.notifications import (
     EMAIL_EVENTS,
     EmailKind,
     EmailMessage,
+    ahead,
     compose_email,
     email_key,
+    lead_minutes,
     parse_email_key,
     reminder_times,
     why_not_sent,
@@ -337,3 +339,37 @@ def test_a_reminder_the_policy_dropped_is_skipped() -> None:
     assert reason(EmailKind.REMINDER, 1440, offsets=(60,)) == (
         "the booking policy no longer has this reminder"
     )
+
+
+@pytest.mark.parametrize(
+    ("offset", "minutes_left", "said"),
+    [
+        (1440, 1440, 1440),  # on time
+        (1440, 1437, 1440),  # a poll late
+        (1440, 1372, 1440),  # within 5 %
+        (1440, 1300, 1300),  # the dispatcher was down: the truth
+        (1440, 240, 240),
+        (60, 62, 60),  # within 5 minutes
+        (60, 50, 50),
+        (1440, -3, 0),
+    ],
+)
+def test_a_late_reminder_says_how_far_ahead_it_really_is(
+    offset: int, minutes_left: int, said: int
+) -> None:
+    starts = datetime(2026, 3, 3, 8, tzinfo=UTC)
+    assert lead_minutes(offset, starts, starts - timedelta(minutes=minutes_left)) == said
+    late = compose_email(
+        kind=EmailKind.REMINDER,
+        offset_minutes=offset,
+        to="someone@example.com",
+        appointment_id=uuid4(),
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=30),
+        doctor_name="Dr Weber",
+        zone=ZoneInfo("UTC"),
+        mail_domain="clinic.example",
+        now=starts - timedelta(minutes=minutes_left),
+    )
+    assert ahead(said) in late.text
+    assert f".reminder_{offset}." in late.message_id  # the key stays the offset's

@@ -225,6 +225,7 @@ class Dispatcher:
                 doctor_name=doctor.full_name,
                 zone=self._zone,
                 mail_domain=self._mailer.mail_domain,
+                now=self._clock.now(),
             )
             try:
                 await self._mailer.send(message)

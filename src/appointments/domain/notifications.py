@@ -155,6 +155,15 @@ def ahead(offset_minutes: int) -> str:
     return f"in {' '.join(parts) or '0 minutes'}"
 
 
+def lead_minutes(offset_minutes: int, starts_at: datetime, now: datetime) -> int:
+    """How far ahead a reminder sent at `now` is: its offset when it goes out about on
+    time (within 5 minutes or 5%), else the minutes really left (the dispatcher was
+    down), so it never says "in 24 hours" four hours before."""
+    left = round((_utc(starts_at) - _utc(now)).total_seconds() / 60)
+    close_enough = max(5, offset_minutes // 20)
+    return offset_minutes if abs(left - offset_minutes) <= close_enough else max(left, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class _Facts:
     """What a message says, as plain text; escaped only where HTML is rendered."""
@@ -220,12 +229,15 @@ def compose_email(
     doctor_name: str,
     zone: ZoneInfo,
     mail_domain: str,
+    now: datetime | None = None,
 ) -> EmailMessage:
     """The message for one (appointment, kind, start time), times shown in the clinic's
-    zone. No patient name: the address may be shared or mistyped."""
+    zone. No patient name: the address may be shared or mistyped. `now`: when it is sent,
+    so a reminder that goes out late says how far ahead the appointment really is."""
     key = email_key(kind, offset_minutes)
     start, end = _utc(starts_at).astimezone(zone), _utc(ends_at).astimezone(zone)
-    facts = _facts(kind, offset_minutes, start, end, doctor_name, zone)
+    lead = offset_minutes if now is None else lead_minutes(offset_minutes or 0, starts_at, now)
+    facts = _facts(kind, lead, start, end, doctor_name, zone)
     return EmailMessage(
         to=to,
         subject=f"{SUBJECT_PREFIXES[kind]}: {local_date(start)}, {start:%H:%M}",

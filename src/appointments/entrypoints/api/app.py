@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 
 from appointments.container import Container
 from appointments.entrypoints.api import errors
+from appointments.entrypoints.api.docs import offline_docs
 from appointments.entrypoints.api.idempotency import Idempotency
 from appointments.entrypoints.api.limits import BodySizeLimit
 from appointments.entrypoints.api.request_id import RequestId
@@ -74,10 +75,13 @@ def create_app(container: Container | None = None) -> FastAPI:
         summary="Clinic appointments: patients, doctors, departments, schedules and bookings.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # served by offline_docs, from local files
+        redoc_url=None,
     )
     app.state.container = container
     for module in ROUTERS:
         app.include_router(module.router)
+    offline_docs(app, docs_url="/docs", redoc_url="/redoc")
     errors.install(app)
     # Added first, so innermost: the body it buffers is already bounded by BodySizeLimit,
     # and CORS and request ids decorate its replays like any other answer.
