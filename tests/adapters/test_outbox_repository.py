@@ -237,3 +237,27 @@ async def test_concurrent_claimers_get_disjoint_deliveries(
     claims = await asyncio.wait_for(asyncio.gather(*(claimer() for _ in range(4))), 30)
     ids = [d.id for claim in claims for d in claim]
     assert len(ids) == len(set(ids)) == 40
+
+
+async def test_one_commit_writes_every_record_and_message_it_made(
+    seed: Seed, clock: FixedClock
+) -> None:
+    """A cascade (several appointments cancelled by one deactivation) and a change that
+    notifies nothing, in one commit: on PostgreSQL one statement writes them all."""
+    backend = seed.backend
+    doctor, patient = await seed.doctor(), await seed.patient()
+    booked = [
+        await seed.appointment(doctor, patient, clock.now() + timedelta(days=1, hours=h))
+        for h in (1, 2)
+    ]
+    department = await seed.department()
+    async with backend.uow(clock=clock) as uow:
+        for appointment in booked:
+            uow.record(created("appointment.cancelled", None, appointment))
+        uow.record(created("department.created", None, department))
+        await uow.commit()
+    assert await backend.stored("audit_events") == 3
+    assert await backend.stored("outbox_messages") == 2
+    async with backend.uow() as uow:
+        sent = await uow.outbox.take_unplanned(10)
+    assert {m.appointment_id for m in sent} == {a.id for a in booked}

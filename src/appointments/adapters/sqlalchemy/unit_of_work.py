@@ -1,7 +1,7 @@
 """One connection and one transaction per use-case call; rolled back unless committed.
 
 Recorded events are written by `commit()` just before the COMMIT: to the audit trail, and
-those that leave the building to the outbox too (one multi-row INSERT each)."""
+those that leave the building to the outbox too (records.py: one statement on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from appointments.adapters.sqlalchemy.repositories.idempotency import SqlIdempot
 from appointments.adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
 from appointments.adapters.sqlalchemy.repositories.patients import SqlPatientRepository
 from appointments.adapters.sqlalchemy.repositories.policy import SqlPolicyRepository
+from appointments.adapters.sqlalchemy.repositories.records import write_records
 from appointments.adapters.sqlalchemy.repositories.rooms import SqlRoomRepository
 from appointments.adapters.sqlalchemy.repositories.security import (
     SqlLoginFailureRepository,
@@ -109,8 +110,7 @@ class SqlUnitOfWork:
         assert self._db is not None, "commit outside `async with`"
         events, self._events = self._events, []
         messages, self._messages = self._messages, []
-        await self._audit.write(events)
-        await self._outbox.add_messages(messages)
+        await write_records(self._db, events, messages)
         await self._db.commit()
 
     async def __aexit__(

@@ -1,20 +1,17 @@
-"""The audit trail: written once per commit (one multi-row INSERT), read by filters."""
+"""The audit trail: rows made here, written by the commit (records.py), read by filters."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, select
 
 from appointments.adapters.sqlalchemy.repositories.base import SqlRepository
 from appointments.adapters.sqlalchemy.tables import audit_events
 from appointments.application.events import AuditEvent, Event, EventActor
 from appointments.application.ports.queries import AuditFilter, Page, PageRequest
 from appointments.domain.users import Role
-
-_INSERT = insert(audit_events)
 
 
 def audit_row(event: Event, occurred_at: datetime, request_id: str | None) -> dict[str, Any]:
@@ -47,10 +44,6 @@ def _from_row(row: Row[Any]) -> AuditEvent:
 
 
 class SqlAuditQueries(SqlRepository):
-    async def write(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self._db.execute(_INSERT, list(rows))
-
     async def search(self, filters: AuditFilter, page: PageRequest) -> Page[AuditEvent]:
         t = audit_events
         query = select(t)

@@ -26,7 +26,7 @@ _DELIVERY_FIELDS = tuple(f.name for f in fields(Delivery))
 _OUTCOME = ("status", "attempts", "last_status_code", "last_error", "next_attempt_at")
 
 
-def _message_row(message: OutboxMessage) -> dict[str, Any]:
+def message_row(message: OutboxMessage) -> dict[str, Any]:
     return {name: getattr(message, name) for name in _MESSAGE_FIELDS}
 
 
@@ -47,7 +47,7 @@ def _delivery(row: Row[Any]) -> Delivery:
 class SqlOutboxRepository(SqlRepository):
     async def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
         if messages:
-            await self._db.execute(insert(outbox_messages), [_message_row(m) for m in messages])
+            await self._db.execute(insert(outbox_messages), [message_row(m) for m in messages])
 
     async def take_unplanned(self, limit: int) -> list[OutboxMessage]:
         t = outbox_messages
