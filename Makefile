@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck imports pytest install lock fuzz bench clean
+.PHONY: run test lint typecheck imports pytest browser-test install lock fuzz bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ imports: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# Only the real-browser test (/docs and /redoc in headless /usr/bin/chromium, offline); it is
+# part of `pytest` too, skipped there without Chromium unless REQUIRE_BROWSER=1.
+browser-test: $(STAMP)
+	$(BIN)/pytest -m browser tests/browser
 
 # Refresh the pins: resolve the newest versions allowed by pyproject.toml in a scratch venv.
 lock:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
@@ -57,8 +58,16 @@ class Settings(BaseSettings):
     # leaves them to another after this. Longer than an attempt can take (10 s for a
     # webhook, 30 s for SMTP).
     dispatch_lease_seconds: int = Field(120, ge=1, le=3600)
+    # Log lines: `json` (one object a line) or `console`; unset: json in production.
+    log_format: Literal["json", "console"] | None = None
+    # GET /metrics (Prometheus), answered only to clients in METRICS_ALLOW_FROM (else 404).
+    metrics_enabled: bool = True
+    metrics_allow_from: Annotated[list[IPvAnyNetwork], NoDecode] = [
+        ip_network("127.0.0.0/8"),
+        ip_network("::1/128"),
+    ]
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "metrics_allow_from", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -78,6 +87,12 @@ class Settings(BaseSettings):
         if any(delay < 1 for delay in value):
             raise ValueError("WEBHOOK_RETRY_SECONDS are whole seconds, each at least 1")
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _empty_format_is_unset(cls, value: object) -> object:
+        """`LOG_FORMAT=` (as in .env.example): by environment."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("secret_key", mode="before")
     @classmethod

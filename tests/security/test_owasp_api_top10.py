@@ -1193,8 +1193,17 @@ async def test_api9_served_routes_equal_documented_operations(
         for c in iter_route_contexts(app.routes)
         if not isinstance(c.original_route, APIRoute)
     }
-    # The docs pages, and the Swagger UI / ReDoc files they load (a static mount: no CDN).
-    assert others == {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs/assets"}
+    # The docs pages, and the Swagger UI / ReDoc files they load (a static mount: no CDN);
+    # /metrics, for Prometheus, not for API clients: kept out of the schema on purpose
+    # (answered to METRICS_ALLOW_FROM only, loopback by default; tests/api/test_metrics.py).
+    assert others == {
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/docs/assets",
+        "/metrics",
+    }
 
 
 # =========================================================================================

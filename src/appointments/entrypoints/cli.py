@@ -6,9 +6,13 @@ import argparse
 import asyncio
 import getpass
 import logging.config
+import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -18,7 +22,10 @@ from appointments.application.users import NewUser
 from appointments.container import Container
 from appointments.domain.errors import CodedError
 from appointments.entrypoints import dispatching, migrations
-from appointments.entrypoints.logging import LOG_CONFIG
+from appointments.entrypoints.logging import log_config
+from appointments.settings import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client in each worker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,14 +89,48 @@ def _address_free(host: str, port: int) -> bool:
         return False
 
 
+def _metrics_dir() -> Path | None:
+    """The directory where every worker writes its metrics (prometheus-client's
+    multiprocess mode), emptied first: values of a previous run's processes would be
+    added to this one's. PROMETHEUS_MULTIPROC_DIR if set (only its *.db files are
+    removed), else a new temporary directory, returned to be removed after the run."""
+    given = os.environ.get(MULTIPROC_ENV)
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="appointments-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(path)  # before uvicorn imports the app, in any worker
+    return None if given else path
+
+
+def _configure_logging(settings: Settings) -> dict[str, object]:
+    """Logging as LOG_FORMAT says, from the start (migrations log too); Python warnings
+    become log lines, so that in JSON every line is one object."""
+    config = log_config(settings.log_format, settings.environment)
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
+    return config
+
+
 def serve(host: str, port: int, workers: int) -> int:
-    url = Container().settings().database_url
-    if not _address_free(host, port) or not _schema_ready(url):
+    settings = Container().settings()
+    config = _configure_logging(settings)
+    if not _address_free(host, port) or not _schema_ready(settings.database_url):
         return 1
+    made = _metrics_dir() if settings.metrics_enabled else None
     # uvicorn drains in-flight requests on SIGTERM, then raises the signal again with the
     # handler it found: with the default one the process would die by the signal (exit
     # 143) after a perfectly graceful shutdown. A stop that was asked for exits 0.
     signal.signal(signal.SIGTERM, _terminated)
+    try:
+        _run(host, port, workers, config)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+    return 0
+
+
+def _run(host: str, port: int, workers: int, config: dict[str, object]) -> None:
     uvicorn.run(
         "appointments.entrypoints.api.app:create_app",
         factory=True,
@@ -98,15 +139,15 @@ def serve(host: str, port: int, workers: int) -> int:
         workers=workers,
         proxy_headers=True,
         timeout_graceful_shutdown=30,
-        log_config=LOG_CONFIG,
+        log_config=config,
+        access_log=False,  # the app writes the access line (entrypoints/api/observe.py)
     )
-    return 0
 
 
 def worker() -> int:
     """The dispatcher alone: for DISPATCHER=off, any number of them on PostgreSQL."""
-    logging.config.dictConfig(LOG_CONFIG)
     container = Container()
+    _configure_logging(container.settings())
     if not _schema_ready(container.settings().database_url):
         return 1
     asyncio.run(dispatching.work(container))

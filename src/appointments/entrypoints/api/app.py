@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -12,10 +13,11 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 from appointments.container import Container
-from appointments.entrypoints.api import errors
+from appointments.entrypoints.api import errors, metrics
 from appointments.entrypoints.api.docs import offline_docs
 from appointments.entrypoints.api.idempotency import Idempotency
 from appointments.entrypoints.api.limits import BodySizeLimit
+from appointments.entrypoints.api.observe import Observe
 from appointments.entrypoints.api.request_id import RequestId
 from appointments.entrypoints.api.routers import (
     admin,
@@ -68,6 +70,7 @@ def create_app(container: Container | None = None) -> FastAPI:
                 await stack.enter_async_context(dispatching(container))
             yield
         await container.engine().dispose()  # close pooled connections on shutdown
+        metrics.process_stopped()
 
     app = FastAPI(
         title="Appointments",
@@ -82,6 +85,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router)
     offline_docs(app, docs_url="/docs", redoc_url="/redoc")
+    if settings.metrics_enabled:
+        metrics.install(app, container.engine(), settings.db_pool_size, settings.metrics_allow_from)
     errors.install(app)
     # Added first, so innermost: the body it buffers is already bounded by BodySizeLimit,
     # and CORS and request ids decorate its replays like any other answer.
@@ -101,6 +106,8 @@ def create_app(container: Container | None = None) -> FastAPI:
             ],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # The access line and request metrics see every answer (500s too), within the id.
+    _outermost(app, functools.partial(Observe, metrics=settings.metrics_enabled))
     _outermost(app, RequestId)
     return app
 

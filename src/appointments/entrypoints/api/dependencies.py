@@ -20,6 +20,7 @@ from appointments.application.errors import NotAuthenticated
 from appointments.application.ports.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 from appointments.container import Container
 from appointments.domain.text import SEARCH_TERM
+from appointments.entrypoints.api.observe import note_user
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
@@ -31,6 +32,7 @@ async def current_actor(
         raise NotAuthenticated()
     container: Container = request.app.state.container
     actor: Actor = await container.authenticate()(token)
+    note_user(actor.user_id)  # for the access line: known here, no query for it
     return actor
 
 

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Body, Depends, Response, status
 from appointments.application import appointments as uc
 from appointments.container import Container
 from appointments.domain.appointments import Status
+from appointments.domain.errors import Conflict
+from appointments.entrypoints.api import metrics
 from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
 from appointments.entrypoints.api.schemas.appointments import (
     AppointmentIn,
@@ -84,7 +86,13 @@ async def book_appointment(
         service_id=body.service_id,
         room_id=body.room_id,
     )
-    return AppointmentOut.model_validate(await book(actor, request))
+    try:
+        booked = await book(actor, request)
+    except Conflict as conflict:  # a lost race too: the database's refusal is translated
+        metrics.BOOKING_CONFLICTS.labels(conflict.code).inc()
+        raise
+    metrics.BOOKINGS.inc()
+    return AppointmentOut.model_validate(booked)
 
 
 @router.patch("/{appointment_id}", response_model=AppointmentOut, responses=errors(403, 404, 409))
