@@ -277,3 +277,27 @@ async def test_operation_ids_are_unique_camel_case(client: httpx.AsyncClient) ->
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", i) for i in ids), ids
     assert {"bookAppointment", "listDoctors", "login", "getMe", "listAuditEvents"} <= set(ids)
+
+
+async def test_every_answer_field_is_documented_as_always_sent(client: httpx.AsyncClient) -> None:
+    """Answers always carry every field (null where empty): generated clients may rely on
+    them being present, so each answer schema lists all its properties as required."""
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    answers = {name: s for name, s in schemas.items() if name.endswith("Out")}
+    assert {"MeOut", "TokenOut", "AppointmentOut", "ErrorOut", "DeliveryOut"} <= set(answers)
+    for name, schema in answers.items():
+        assert set(schema.get("required", [])) == set(schema["properties"]), name
+
+
+async def test_429_documents_retry_after(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    documented = [
+        (path, method)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if "429" in operation["responses"]
+    ]
+    assert ("/api/auth/login", "post") in documented
+    for path, method in documented:
+        header = spec["paths"][path][method]["responses"]["429"]["headers"]["Retry-After"]
+        assert header["schema"]["type"] == "integer"

@@ -154,7 +154,11 @@ class Input(BaseModel):
 
 
 class Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Every field of an answer is always sent (null where empty): the schema says so, so
+    # generated clients type them as present (`doctor_id: UUID | None`, not optional).
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 class PageOut(BaseModel, Generic[T]):
@@ -172,9 +176,21 @@ class ErrorOut(BaseModel):
     code: str
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Whole seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
 def errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the error statuses a route can answer."""
-    return {code: {"model": ErrorOut} for code in status_codes}
+    """OpenAPI `responses` for the error statuses a route can answer; a 429 documents its
+    Retry-After header."""
+    return {
+        code: {"model": ErrorOut, **({"headers": RETRY_AFTER} if code == 429 else {})}
+        for code in status_codes
+    }
 
 
 AUTH_ERRORS = (401, 422, 503)
