@@ -301,3 +301,11 @@ async def test_429_documents_retry_after(client: httpx.AsyncClient) -> None:
     for path, method in documented:
         header = spec["paths"][path][method]["responses"]["429"]["headers"]["Retry-After"]
         assert header["schema"]["type"] == "integer"
+
+
+async def test_every_tag_in_use_is_described(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    described = {t["name"]: t.get("description", "") for t in spec["tags"]}
+    used = {tag for item in spec["paths"].values() for op in item.values() for tag in op["tags"]}
+    assert used == set(described)
+    assert all(len(text) > 20 for text in described.values()), described

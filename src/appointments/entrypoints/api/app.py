@@ -32,6 +32,7 @@ from appointments.entrypoints.api.routers import (
     services,
     webhooks,
 )
+from appointments.entrypoints.api.tags import TAGS
 from appointments.entrypoints.dispatching import dispatching
 
 # Starlette tries routes in order and stops at the first full match: the routers clients
@@ -78,6 +79,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         summary="Clinic appointments: patients, doctors, departments, schedules and bookings.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        openapi_tags=TAGS,
         docs_url=None,  # served by offline_docs, from local files
         redoc_url=None,
     )
