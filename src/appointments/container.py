@@ -105,6 +105,7 @@ class Container(containers.DeclarativeContainer):
     dispatcher = providers.Singleton(
         Dispatcher,
         uow=uow.provider,
+        read_uow=read_uow.provider,
         clock=clock,
         guard=url_guard,
         sender=webhook_sender,

@@ -70,6 +70,7 @@ class Dispatcher:
     def __init__(
         self,
         uow: Callable[[], UnitOfWork],
+        read_uow: Callable[[], UnitOfWork],
         clock: Clock,
         guard: UrlGuard,
         sender: WebhookSender,
@@ -77,9 +78,10 @@ class Dispatcher:
         config: DispatchConfig,
         jitter: Callable[[], float] = lambda: random.uniform(-JITTER, JITTER),  # noqa: S311
     ) -> None:
-        """`mailer` None: no email (no SMTP_URL). `jitter` spreads retries so endpoints
+        """`read_uow` for what an attempt reads first (no write lock taken on SQLite).
+        `mailer` None: no email (no SMTP_URL). `jitter` spreads retries so endpoints
         that failed together are not retried in one burst."""
-        self._uow, self._clock, self._guard = uow, clock, guard
+        self._uow, self._read_uow, self._clock, self._guard = uow, read_uow, clock, guard
         self._sender, self._mailer, self._config = sender, mailer, config
         self._jitter, self._zone = jitter, ZoneInfo(config.timezone)
 
@@ -166,7 +168,7 @@ class Dispatcher:
     async def _webhook(self, attempt: _Attempt) -> None:
         delivery, message = attempt.delivery, attempt.message
         assert delivery.endpoint_id is not None
-        async with self._uow() as uow:
+        async with self._read_uow() as uow:
             endpoint = await uow.webhooks.get(delivery.endpoint_id)
         schedule, gone = self._config.retry_seconds, False
         if endpoint is None or not endpoint.is_active:
@@ -194,7 +196,7 @@ class Dispatcher:
         assert delivery.appointment_id is not None
         assert delivery.email_key is not None
         kind, offset = parse_email_key(delivery.email_key)
-        async with self._uow() as uow:
+        async with self._read_uow() as uow:
             appointment = await uow.appointments.get(delivery.appointment_id)
             assert appointment is not None  # appointments are never deleted
             patient = await uow.patients.get(appointment.patient_id)

@@ -83,18 +83,16 @@ class SqlOutboxRepository(SqlRepository):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        ids = [row.id for row in await self._db.execute(due)]
         token = uuid4()
-        if ids:
-            await self._db.execute(
-                update(t)
-                .where(t.c.id.in_(ids))
-                .values(claim_token=token, claimed_until=lease_until)
-            )
-            rows = await self._db.execute(select(t).where(t.c.id.in_(ids)))
-            claimed = sorted((_delivery(r) for r in rows), key=lambda d: d.next_attempt_at)
-        else:
-            claimed = []
+        # One round trip: the due rows are locked and claimed by the same statement.
+        claiming = (
+            update(t)
+            .where(t.c.id.in_(due.scalar_subquery()))
+            .values(claim_token=token, claimed_until=lease_until)
+            .returning(*t.c)
+        )
+        rows = await self._db.execute(claiming)
+        claimed = sorted((_delivery(r) for r in rows), key=lambda d: d.next_attempt_at)
         return Claim(token=token, until=lease_until, deliveries=claimed)
 
     async def messages(self, message_ids: Sequence[UUID]) -> dict[UUID, OutboxMessage]:
