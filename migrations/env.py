@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from appointments.adapters.sqlalchemy.tables import metadata
+from appointments.adapters.sqlalchemy.schema import metadata
 from appointments.settings import Settings
 
 config = context.config

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appointments.adapters.clock import FixedClock
 from appointments.adapters.sqlalchemy.engine import create_engine
-from appointments.adapters.sqlalchemy.tables import metadata
+from appointments.adapters.sqlalchemy.schema import metadata
 from appointments.container import Container
 from appointments.entrypoints import migrations
 from appointments.entrypoints.api.app import create_app

@@ -24,7 +24,9 @@ from appointments.application import (
     auth,
     departments,
     doctors,
+    holds,
     idempotency,
+    offers,
     patients,
     policy,
     rooms,
@@ -32,6 +34,7 @@ from appointments.application import (
     services,
     stats,
     users,
+    waitlist,
     webhooks,
 )
 from appointments.application.config import ClinicConfig
@@ -63,6 +66,8 @@ def _clinic(settings: Settings) -> ClinicConfig:
         timezone=settings.clinic_timezone,
         login_max_failures=settings.login_max_failures,
         login_window_seconds=settings.login_window_seconds,
+        hold_minutes=settings.hold_minutes,
+        waitlist_offer_minutes=settings.waitlist_offer_minutes,
     )
 
 
@@ -111,6 +116,8 @@ class Container(containers.DeclarativeContainer):
         sender=webhook_sender,
         mailer=mailer,
         config=providers.Callable(_dispatch_config, settings),
+        offer_time=providers.Singleton(offers.OfferFreedTime, clock, clinic),
+        sweep=providers.Factory(offers.Sweep, uow, clock, clinic).provider,
     )
 
     # identity
@@ -188,6 +195,16 @@ class Container(containers.DeclarativeContainer):
     list_appointments = providers.Factory(appointments.ListAppointments, read_uow, clinic)
     update_appointment = providers.Factory(appointments.UpdateAppointment, uow, clock, clinic)
     change_status = providers.Factory(appointments.ChangeStatus, uow, clock)
+
+    # holds and the waitlist
+    place_hold = providers.Factory(holds.PlaceHold, uow, clock, clinic)
+    get_hold = providers.Factory(holds.GetHold, read_uow, clock)
+    release_hold = providers.Factory(holds.ReleaseHold, uow, clock)
+    join_waitlist = providers.Factory(waitlist.JoinWaitlist, uow, clock, clinic)
+    list_waitlist = providers.Factory(waitlist.ListWaitlist, read_uow, clock, clinic)
+    get_waitlist_entry = providers.Factory(waitlist.GetWaitlistEntry, read_uow, clock, clinic)
+    cancel_waitlist_entry = providers.Factory(waitlist.CancelWaitlistEntry, uow, clock)
+    accept_offer = providers.Factory(waitlist.AcceptOffer, uow, clock, clinic)
 
     # idempotency keys (used by the HTTP middleware, not by routes)
     purge_schedule = providers.Singleton(idempotency.PurgeSchedule)

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from appointments.domain.holds import DEFAULT_HOLD_MINUTES, DEFAULT_OFFER_MINUTES
+
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 MIN_SECRET_LENGTH = 32
 
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
     # leaves them to another after this. Longer than an attempt can take (10 s for a
     # webhook, 30 s for SMTP).
     dispatch_lease_seconds: int = Field(120, ge=1, le=3600)
+    # How long a hold (POST /api/holds) keeps its slot, and a waitlist offer its hold.
+    hold_minutes: int = Field(DEFAULT_HOLD_MINUTES, ge=1, le=1440)
+    waitlist_offer_minutes: int = Field(DEFAULT_OFFER_MINUTES, ge=1, le=10080)
     # Log lines: `json` (one object a line) or `console`; unset: json in production.
     log_format: Literal["json", "console"] | None = None
     # GET /metrics (Prometheus), answered only to clients in METRICS_ALLOW_FROM (else 404).

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from appointments.adapters.sqlalchemy.engine import create_engine
-from appointments.adapters.sqlalchemy.tables import metadata
+from appointments.adapters.sqlalchemy.schema import metadata
 from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
 from appointments.domain.appointments import ACTIVE_STATUSES, Status
 from appointments.domain.departments import Department
@@ -118,6 +118,7 @@ async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> N
 
     # Each downgrade takes away what its revision added.
     for revision, added in (
+        ("0007_outbox", {"holds", "waitlist_entries"}),
         ("0006_webhook_endpoints", {"outbox_messages", "deliveries"}),
         ("0005_audit_idempotency", {"webhook_endpoints"}),
         ("0004_services_rooms_policy", {"audit_events", "idempotency_keys"}),

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from appointments.adapters.clock import FixedClock
 from appointments.application.events import created
-from appointments.application.outbox import OutboxMessage
+from appointments.application.outbox import TIME_FREED, OutboxMessage
 from appointments.application.ports.queries import PageRequest
 from appointments.domain.deliveries import Channel, Delivery, DeliveryStatus
 from appointments.domain.webhooks import WebhookEndpoint
@@ -257,7 +257,11 @@ async def test_one_commit_writes_every_record_and_message_it_made(
         uow.record(created("department.created", None, department))
         await uow.commit()
     assert await backend.stored("audit_events") == 3
-    assert await backend.stored("outbox_messages") == 2
+    # Each cancellation: its webhook message and the time it frees for the waitlist.
+    assert await backend.stored("outbox_messages") == 4
     async with backend.uow() as uow:
         sent = await uow.outbox.take_unplanned(10)
-    assert {m.appointment_id for m in sent} == {a.id for a in booked}
+    public = [m for m in sent if m.event_type == "appointment.cancelled"]
+    assert {m.appointment_id for m in public} == {a.id for a in booked}
+    freed = {m.payload["starts_at"] for m in sent if m.event_type == TIME_FREED}
+    assert freed == {a.starts_at.isoformat() for a in booked}

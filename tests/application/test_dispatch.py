@@ -28,7 +28,7 @@ from appointments.adapters.network import ResolvingUrlGuard
 from appointments.application.access import Actor
 from appointments.application.appointments import Action, AppointmentChanges
 from appointments.application.dispatch import Dispatcher, plan
-from appointments.application.outbox import POLICY_UPDATED, OutboxMessage
+from appointments.application.outbox import POLICY_UPDATED, TIME_FREED, OutboxMessage
 from appointments.application.ports.queries import PageRequest
 from appointments.application.webhooks import NewWebhook, WebhookChanges
 from appointments.container import Container
@@ -394,7 +394,8 @@ async def test_every_appointment_event_of_the_contract_reaches_the_outbox(
     await clinic.c.update_appointment()(  # not a move: nothing leaves the building
         doctor, third.id, AppointmentChanges(notes="Bring the X-ray")
     )
-    sent = sorted(clinic.state.outbox_messages.values(), key=lambda entry: entry[0].occurred_at)
+    every = sorted(clinic.state.outbox_messages.values(), key=lambda entry: entry[0].occurred_at)
+    sent = [(m, at) for m, at in every if m.event_type != TIME_FREED]
     assert [m.event_type for m, _ in sent] == [
         "appointment.booked",
         "appointment.booked",
@@ -408,6 +409,11 @@ async def test_every_appointment_event_of_the_contract_reaches_the_outbox(
     ]
     statuses = [m.payload["appointment"]["status"] for m, _ in sent]
     assert statuses[-4:] == ["completed", "scheduled", "cancelled", "no_show"]
+    # The move gave back its old time and the cancellation its own, for the waitlist.
+    freed = [m.payload for m, _ in every if m.event_type == TIME_FREED]
+    old_start, cancelled_start = clinic.at(1, 10), clinic.at(2, 10)
+    assert [f["starts_at"] for f in freed] == [old_start.isoformat(), cancelled_start.isoformat()]
+    assert {f["doctor_id"] for f in freed} == {str(doctor.doctor_id)}
 
 
 async def test_a_paused_endpoint_gives_its_pending_deliveries_up_without_an_attempt(

@@ -253,6 +253,7 @@ def test_the_events_that_email_the_patient() -> None:
         "appointment.booked": EmailKind.BOOKED,
         "appointment.rescheduled": EmailKind.MOVED,
         "appointment.cancelled": EmailKind.CANCELLED,
+        "waitlist.offered": EmailKind.OFFERED,
     }
 
 
@@ -373,3 +374,24 @@ def test_a_late_reminder_says_how_far_ahead_it_really_is(
     )
     assert ahead(said) in late.text
     assert f".reminder_{offset}." in late.message_id  # the key stays the offset's
+
+
+def test_an_offer_email_says_until_when_the_time_is_held_and_names_the_entry() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    entry_id = uuid4()
+    starts = datetime(2027, 3, 1, 9, tzinfo=UTC)  # 10:00 in Berlin
+    message = compose_email(
+        kind=EmailKind.OFFERED,
+        offset_minutes=None,
+        to="p@example.com",
+        appointment_id=entry_id,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=30),
+        doctor_name="Dr. Weber",
+        zone=zone,
+        mail_domain="clinic.test",
+        held_until=datetime(2027, 2, 28, 17, 30, tzinfo=UTC),
+    )
+    assert message.subject == "Appointment offered: Monday 1 March 2027, 10:00"
+    assert "held for you until 18:30" in message.text
+    assert message.headers == {"X-Waitlist-Entry-Id": str(entry_id)}

@@ -20,7 +20,9 @@ from appointments.application.errors import FieldNotAllowed, Forbidden
 from appointments.application.ports.services import TokenClaims
 from appointments.domain.appointments import Appointment, CancelledBy
 from appointments.domain.errors import InvalidValue, NotFound
+from appointments.domain.holds import Hold
 from appointments.domain.users import Role
+from appointments.domain.waitlist import WaitlistEntry
 
 T = TypeVar("T")
 
@@ -50,7 +52,7 @@ class Actor:
         if self.role not in roles:
             raise Forbidden()
 
-    def is_doctor(self, doctor_id: UUID) -> bool:
+    def is_doctor(self, doctor_id: UUID | None) -> bool:
         return self.role is Role.DOCTOR and self.doctor_id == doctor_id
 
     def is_patient(self, patient_id: UUID) -> bool:
@@ -104,11 +106,16 @@ class AppointmentScope:
         return cls(everyone=True)
 
     def admits(self, appointment: Appointment) -> bool:
+        return self.admits_parties(appointment.doctor_id, appointment.patient_id)
+
+    def admits_parties(self, doctor_id: UUID, patient_id: UUID) -> bool:
+        """Whether it admits what is between this doctor and this patient (an
+        appointment, a hold)."""
         if self.everyone:
             return True
         if self.doctor_id is not None:
-            return appointment.doctor_id == self.doctor_id
-        return self.patient_id is not None and appointment.patient_id == self.patient_id
+            return doctor_id == self.doctor_id
+        return self.patient_id is not None and patient_id == self.patient_id
 
 
 def appointment_scope(actor: Actor) -> AppointmentScope:
@@ -145,9 +152,10 @@ def cancelled_by(actor: Actor) -> CancelledBy:
     return CancelledBy(actor.role.value)
 
 
-def patient_for_booking(actor: Actor, doctor_id: UUID, patient_id: UUID | None) -> UUID:
+def patient_for_booking(actor: Actor, doctor_id: UUID | None, patient_id: UUID | None) -> UUID:
     """Who books for whom: a patient for themself (another patient id is NotFound), a doctor
-    for any patient into their own calendar, an admin anything."""
+    for any patient into their own calendar (`doctor_id` None: no calendar of theirs, so
+    not a doctor), an admin anything."""
     if actor.role is Role.PATIENT:
         if actor.patient_id is None:
             raise Forbidden("Your login has no patient record.")
@@ -159,6 +167,48 @@ def patient_for_booking(actor: Actor, doctor_id: UUID, patient_id: UUID | None) 
     if patient_id is None:
         raise InvalidValue("patient_id is required.")
     return patient_id
+
+
+def may_use_hold(actor: Actor, hold: Hold) -> bool:
+    """A hold is seen, booked and released by its parties (the patient, the doctor) and
+    admins, like the appointment it is to become."""
+    return appointment_scope(actor).admits_parties(hold.doctor_id, hold.patient_id)
+
+
+# --- the waitlist --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistScope:
+    """The entries a caller may see: all, one patient's, or those one doctor could serve
+    (`doctor`: their id and department: their own entries and their department's); none
+    when no field is set."""
+
+    everyone: bool = False
+    patient_id: UUID | None = None
+    doctor: tuple[UUID, UUID] | None = None
+
+    def admits(self, entry: WaitlistEntry) -> bool:
+        if self.everyone:
+            return True
+        if self.doctor is not None:
+            doctor_id, department_id = self.doctor
+            return entry.doctor_id == doctor_id or (
+                entry.doctor_id is None and entry.department_id == department_id
+            )
+        return self.patient_id is not None and entry.patient_id == self.patient_id
+
+
+def waitlist_scope(actor: Actor, doctor_department_id: UUID | None) -> WaitlistScope:
+    """Patients see their own entries, doctors those they could serve, admins all;
+    `doctor_department_id` is the calling doctor's department."""
+    if actor.is_admin:
+        return WaitlistScope(everyone=True)
+    if actor.role is Role.DOCTOR:
+        if actor.doctor_id is None or doctor_department_id is None:
+            return WaitlistScope()
+        return WaitlistScope(doctor=(actor.doctor_id, doctor_department_id))
+    return WaitlistScope(patient_id=actor.patient_id)
 
 
 # --- patients ------------------------------------------------------------------------

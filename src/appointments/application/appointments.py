@@ -23,14 +23,13 @@ from appointments.application.access import (
     check_may_write_notes,
     may_run_appointment,
     may_see_appointment,
-    patient_for_booking,
     policy_applies,
     visible,
 )
-from appointments.application.booking import Placement, prepare
+from appointments.application.booking import BookingRequest, Placement, book, prepare
 from appointments.application.config import ClinicConfig
 from appointments.application.errors import Forbidden
-from appointments.application.events import AuditEvent, Tracked, created
+from appointments.application.events import AuditEvent, Tracked
 from appointments.application.ports.queries import (
     AppointmentFilter,
     AuditFilter,
@@ -55,56 +54,13 @@ def _new_service(changes: AppointmentChanges) -> bool:
     return changes.service_id is not UNSET and changes.service_id is not None
 
 
-@dataclass(frozen=True, slots=True)
-class BookingRequest:
-    doctor_id: UUID
-    starts_at: datetime
-    patient_id: UUID | None = None
-    ends_at: datetime | None = None
-    duration_minutes: int | None = None
-    reason: str | None = None
-    service_id: UUID | None = None
-    room_id: UUID | None = None
-
-
 class BookAppointment:
     def __init__(self, uow: UnitOfWork, clock: Clock, config: ClinicConfig) -> None:
         self._uow, self._clock, self._zone = uow, clock, ZoneInfo(config.timezone)
 
     async def __call__(self, actor: Actor, request: BookingRequest) -> Appointment:
-        patient_id = patient_for_booking(actor, request.doctor_id, request.patient_id)
-        now = self._clock.now()
-        placement = Placement(
-            doctor_id=request.doctor_id,
-            patient_id=patient_id,
-            starts_at=request.starts_at,
-            ends_at=request.ends_at,
-            duration=_duration(request.duration_minutes),
-            service_id=request.service_id,
-            room_id=request.room_id,
-        )
         async with self._uow as uow:
-            policy = await uow.policy.get() if policy_applies(actor) else None
-            limited = policy is not None and policy.max_active_per_patient > 0
-            prepared = await prepare(
-                uow, self._zone, now, placement, count_patient_bookings=limited
-            )
-            appointment = Appointment.book(
-                patient_id=patient_id,
-                doctor_id=request.doctor_id,
-                department_id=prepared.department_id,
-                span=prepared.span,
-                reason=request.reason,
-                context=prepared.context,
-                service_id=request.service_id,
-                room_id=request.room_id,
-            )
-            if policy is not None:
-                policy.check_start(appointment.starts_at, now)
-                held = await uow.appointments.count_future_active(patient_id=patient_id, now=now)
-                policy.check_active_count(held)
-            await uow.appointments.add(appointment)
-            uow.record(created("appointment.booked", actor, appointment))
+            appointment = await book(uow, self._zone, self._clock.now(), actor, request)
             await uow.commit()
         return appointment
 

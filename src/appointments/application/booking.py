@@ -1,6 +1,7 @@
 """Gathering what the booking rules look at, for a booking or a move, in its own
-transaction: the parties (row-locked), the service and room asked for, the calendars.
-The rules themselves are the domain's (domain/booking.py)."""
+transaction: the parties (row-locked), the service and room asked for, the calendars
+(appointments and live holds); and booking itself, shared by POST /api/appointments and
+the waitlist's accept. The rules themselves are the domain's (domain/booking.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,27 @@ from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from appointments.application.access import (
+    Actor,
+    may_use_hold,
+    patient_for_booking,
+    policy_applies,
+    visible,
+)
+from appointments.application.events import Tracked, created, deleted
 from appointments.application.ports.unit_of_work import UnitOfWork
+from appointments.domain.appointments import Appointment
 from appointments.domain.booking import (
     DEFAULT_DURATION,
     NO_BUFFERS,
     BookingContext,
     Buffers,
     DoctorCalendar,
+    duration_of,
     requested_span,
 )
-from appointments.domain.errors import NotFound, ServiceNotOffered
+from appointments.domain.errors import InvalidValue, NotFound, ServiceNotOffered
+from appointments.domain.holds import Hold
 from appointments.domain.schedule import Span
 from appointments.domain.services import Service
 
@@ -71,12 +83,19 @@ async def prepare(
     *,
     exclude_id: UUID | None = None,
     count_patient_bookings: bool = False,
+    lock_calendar: bool = False,
 ) -> Prepared:
-    """The span asked for and everything the booking rules need to judge it."""
+    """The span asked for and everything the booking rules need to judge it: live holds
+    block like appointments. `lock_calendar` for a hold placed or converted: it queues
+    with every booking of the doctor (room), see HoldRepository.lock_calendars. Locks are
+    always taken patient, doctor, room, in that order, so no two bookings deadlock."""
     if count_patient_bookings:
         # First, before any other lock on the patient: concurrent bookings of one patient
         # queue here, so each counts the ones committed before it.
         await uow.patients.lock_bookings(placement.patient_id)
+    if lock_calendar:
+        await uow.patients.get(placement.patient_id, lock=True)
+        await uow.holds.lock_calendars(placement.doctor_id, placement.room_id)
     # Share-locked until commit: a concurrent deactivation of a party (or the room) waits
     # for this booking (and then cancels it) or is seen by it (inactive_party).
     doctor = await uow.doctors.get(placement.doctor_id, lock=True)
@@ -94,17 +113,22 @@ async def prepare(
         if room is None:
             raise NotFound("The room does not exist.")
         room_active = room.is_active
-        room_busy = await uow.appointments.busy_spans(
+        room_busy = await uow.holds.blocking(within=span, now=now, room_id=room.id)
+        room_busy += await uow.appointments.busy_spans(
             within=span, room_id=room.id, exclude_id=exclude_id
         )
     buffers = buffers_of(service)
+    blocked = buffers.around(span)
+    # Holds first: a hold converted meanwhile is then seen as its appointment.
+    busy = await uow.holds.blocking(within=blocked, now=now, doctor_id=doctor.id)
+    busy += await uow.appointments.blocked_spans(
+        within=blocked, doctor_id=doctor.id, exclude_id=exclude_id
+    )
     calendar = DoctorCalendar(
         schedule=await uow.doctors.get_schedule(doctor.id),
         zone=zone,
         time_off=await uow.doctors.list_time_off(doctor.id, within=span),
-        busy=await uow.appointments.blocked_spans(
-            within=buffers.around(span), doctor_id=doctor.id, exclude_id=exclude_id
-        ),
+        busy=busy,
     )
     context = BookingContext(
         now=now,
@@ -119,3 +143,118 @@ async def prepare(
         room_busy=room_busy,
     )
     return Prepared(span, context, doctor.department_id)
+
+
+def _minutes(minutes: int | None) -> timedelta | None:
+    return None if minutes is None else duration_of(minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    """A placement, or `hold_id`: book what the hold keeps (its doctor, patient, time,
+    service and room; what else is sent must agree with it)."""
+
+    doctor_id: UUID | None = None
+    starts_at: datetime | None = None
+    patient_id: UUID | None = None
+    ends_at: datetime | None = None
+    duration_minutes: int | None = None
+    reason: str | None = None
+    service_id: UUID | None = None
+    room_id: UUID | None = None
+    hold_id: UUID | None = None
+
+
+async def _from_hold(
+    uow: UnitOfWork, actor: Actor, request: BookingRequest, now: datetime
+) -> Placement:
+    """The hold's placement; the hold is taken (deleted, recorded) in this transaction."""
+    assert request.hold_id is not None
+    found = await uow.holds.get(request.hold_id, lock=True)
+    hold = visible(found, found is not None and may_use_hold(actor, found))
+    hold.check_live(now)
+    sent = {
+        "doctor_id": (request.doctor_id, hold.doctor_id),
+        "patient_id": (request.patient_id, hold.patient_id),
+        "starts_at": (request.starts_at, hold.starts_at),
+        "ends_at": (request.ends_at, hold.ends_at),
+        "service_id": (request.service_id, hold.service_id),
+        "room_id": (request.room_id, hold.room_id),
+    }
+    if differ := [name for name, (given, held) in sent.items() if given not in (None, held)]:
+        raise InvalidValue(f"The hold keeps other values of: {', '.join(differ)}.")
+    if request.duration_minutes is not None and _minutes(request.duration_minutes) != (
+        hold.ends_at - hold.starts_at
+    ):
+        raise InvalidValue("The hold keeps another duration.")
+    await uow.holds.delete(hold.id)
+    uow.record(deleted("hold.booked", actor, hold))
+    if hold.waitlist_entry_id is not None:
+        await _offer_taken(uow, actor, hold, now)
+    return Placement(
+        doctor_id=hold.doctor_id,
+        patient_id=hold.patient_id,
+        starts_at=hold.starts_at,
+        ends_at=hold.ends_at,
+        service_id=hold.service_id,
+        room_id=hold.room_id,
+    )
+
+
+async def _offer_taken(uow: UnitOfWork, actor: Actor, hold: Hold, now: datetime) -> None:
+    """The hold was a waitlist offer: its entry is booked."""
+    assert hold.waitlist_entry_id is not None
+    entry = await uow.waitlist.get(hold.waitlist_entry_id, lock=True)
+    if entry is not None and entry.offer is not None and entry.offer.hold_id == hold.id:
+        tracked = Tracked(entry)
+        entry.booked(now)
+        await uow.waitlist.save(entry)
+        uow.record(tracked.event("waitlist.booked", actor))
+
+
+async def book(
+    uow: UnitOfWork, zone: ZoneInfo, now: datetime, actor: Actor, request: BookingRequest
+) -> Appointment:
+    """Every booking rule and the policy, in the caller's transaction (not committed)."""
+    if request.hold_id is not None:
+        placement = await _from_hold(uow, actor, request, now)
+        patient_for_booking(actor, placement.doctor_id, placement.patient_id)
+    else:
+        if request.doctor_id is None or request.starts_at is None:
+            raise InvalidValue("Give doctor_id and starts_at, or hold_id.")
+        placement = Placement(
+            doctor_id=request.doctor_id,
+            patient_id=patient_for_booking(actor, request.doctor_id, request.patient_id),
+            starts_at=request.starts_at,
+            ends_at=request.ends_at,
+            duration=_minutes(request.duration_minutes),
+            service_id=request.service_id,
+            room_id=request.room_id,
+        )
+    policy = await uow.policy.get() if policy_applies(actor) else None
+    limited = policy is not None and policy.max_active_per_patient > 0
+    prepared = await prepare(
+        uow,
+        zone,
+        now,
+        placement,
+        count_patient_bookings=limited,
+        lock_calendar=request.hold_id is not None,
+    )
+    appointment = Appointment.book(
+        patient_id=placement.patient_id,
+        doctor_id=placement.doctor_id,
+        department_id=prepared.department_id,
+        span=prepared.span,
+        reason=request.reason,
+        context=prepared.context,
+        service_id=placement.service_id,
+        room_id=placement.room_id,
+    )
+    if policy is not None:
+        policy.check_start(appointment.starts_at, now)
+        held = await uow.appointments.count_future_active(patient_id=placement.patient_id, now=now)
+        policy.check_active_count(held)
+    await uow.appointments.add(appointment)
+    uow.record(created("appointment.booked", actor, appointment))
+    return appointment

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 
 from appointments.application.errors import DeliveryFailed
 from appointments.application.events import Event, by
-from appointments.application.outbox import POLICY_UPDATED, OutboxMessage
+from appointments.application.offers import OfferFreedTime
+from appointments.application.outbox import POLICY_UPDATED, TIME_FREED, OutboxMessage, freed_span
 from appointments.application.planning import email, plan, reminders
 from appointments.application.ports.services import (
     Clock,
@@ -41,7 +42,13 @@ from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.audit import changed
 from appointments.domain.deliveries import EMAIL_RETRY_SECONDS, Channel, Delivery
 from appointments.domain.errors import WebhookUrlNotAllowed
-from appointments.domain.notifications import compose_email, parse_email_key, why_not_sent
+from appointments.domain.notifications import (
+    EmailKind,
+    EmailMessage,
+    compose_email,
+    parse_email_key,
+    why_not_sent,
+)
 from appointments.domain.webhooks import JITTER, signed_headers, webhook_body
 
 log = logging.getLogger(__name__)
@@ -77,13 +84,18 @@ class Dispatcher:
         mailer: Mailer | None,
         config: DispatchConfig,
         jitter: Callable[[], float] = lambda: random.uniform(-JITTER, JITTER),  # noqa: S311
+        offer_time: OfferFreedTime | None = None,
+        sweep: Callable[[], Callable[[], Awaitable[int]]] | None = None,
     ) -> None:
         """`read_uow` for what an attempt reads first (no write lock taken on SQLite).
         `mailer` None: no email (no SMTP_URL). `jitter` spreads retries so endpoints
-        that failed together are not retried in one burst."""
+        that failed together are not retried in one burst. `offer_time` offers freed
+        time to the waitlist as it is planned; `sweep` (a fresh one per round) ends
+        holds and waitlist entries that ran out."""
         self._uow, self._read_uow, self._clock, self._guard = uow, read_uow, clock, guard
         self._sender, self._mailer, self._config = sender, mailer, config
         self._jitter, self._zone = jitter, ZoneInfo(config.timezone)
+        self._offer_time, self._sweep = offer_time, sweep
 
     async def run(self, stop: asyncio.Event, poll_seconds: float) -> None:
         """Until `stop` is set: plan and start attempts while there is work, else wait up
@@ -92,6 +104,7 @@ class Dispatcher:
         while not stop.is_set():
             busy = False
             try:
+                await self.sweep()
                 busy = await self.plan_new() >= self._config.batch_size
                 free = self._config.concurrency - len(running)
                 if free > 0:
@@ -111,10 +124,16 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Plan what is new, attempt what is due and wait for the attempts; how many
         messages and deliveries that was."""
+        await self.sweep()
         planned = await self.plan_new()
         claimed = await self._claim(self._config.batch_size)
         await asyncio.gather(*(self._attempt(a) for a in claimed))
         return planned + len(claimed)
+
+    async def sweep(self) -> int:
+        """Holds and waitlist entries that ran out, ended (their messages are planned
+        next)."""
+        return 0 if self._sweep is None else await self._sweep()()
 
     async def plan_new(self) -> int:
         async with self._uow() as uow:
@@ -125,6 +144,9 @@ class Dispatcher:
             policy = await uow.policy.get()
             offsets = policy.reminder_offsets_minutes if self._mailer else None
             planned = [d for m in messages for d in plan(m, endpoints, offsets)]
+            if self._offer_time is not None:
+                for freed in (m for m in messages if m.event_type == TIME_FREED):
+                    await self._offer_time(uow, *freed_span(freed))
             if offsets is not None and any(m.event_type == POLICY_UPDATED for m in messages):
                 planned += await self._replan_reminders(uow, messages, offsets)
             await uow.outbox.add_deliveries(planned)
@@ -193,9 +215,34 @@ class Dispatcher:
 
     async def _email(self, attempt: _Attempt) -> None:
         delivery = attempt.delivery
-        assert delivery.appointment_id is not None
         assert delivery.email_key is not None
         kind, offset = parse_email_key(delivery.email_key)
+        message: EmailMessage | None
+        reason: str | None
+        if self._mailer is None:
+            message, reason = None, "email is off (no SMTP_URL)"
+        elif kind is EmailKind.OFFERED:
+            message, reason = await self._offer_email(self._mailer, attempt.message)
+        else:
+            message, reason = await self._appointment_email(self._mailer, delivery, kind, offset)
+        if message is None or self._mailer is None:
+            delivery.skip(reason or "nothing to send")
+        else:
+            try:
+                await self._mailer.send(message)
+            except DeliveryFailed as error:
+                delivery.failed(self._clock.now(), str(error), EMAIL_RETRY_SECONDS, self._jitter())
+            else:
+                delivery.succeeded(self._clock.now())
+        async with self._uow() as uow:
+            await uow.outbox.finish(delivery, attempt.token)
+            await uow.commit()
+
+    async def _appointment_email(
+        self, mailer: Mailer, delivery: Delivery, kind: EmailKind, offset: int | None
+    ) -> tuple[EmailMessage | None, str | None]:
+        """The email about an appointment, or why it is no longer due."""
+        assert delivery.appointment_id is not None
         async with self._read_uow() as uow:
             appointment = await uow.appointments.get(delivery.appointment_id)
             assert appointment is not None  # appointments are never deleted
@@ -211,30 +258,51 @@ class Dispatcher:
             has_email=bool(patient and patient.email),
             now=self._clock.now(),
         )
-        if reason is not None or self._mailer is None:
-            delivery.skip(reason or "email is off (no SMTP_URL)")
-        else:
-            assert patient is not None
-            assert patient.email
-            assert doctor is not None
-            message = compose_email(
-                kind=kind,
-                offset_minutes=offset,
-                to=patient.email,
-                appointment_id=appointment.id,
-                starts_at=appointment.starts_at,
-                ends_at=appointment.ends_at,
-                doctor_name=doctor.full_name,
-                zone=self._zone,
-                mail_domain=self._mailer.mail_domain,
-                now=self._clock.now(),
-            )
-            try:
-                await self._mailer.send(message)
-            except DeliveryFailed as error:
-                delivery.failed(self._clock.now(), str(error), EMAIL_RETRY_SECONDS, self._jitter())
-            else:
-                delivery.succeeded(self._clock.now())
-        async with self._uow() as uow:
-            await uow.outbox.finish(delivery, attempt.token)
-            await uow.commit()
+        if reason is not None:
+            return None, reason
+        assert patient is not None
+        assert patient.email
+        assert doctor is not None
+        return compose_email(
+            kind=kind,
+            offset_minutes=offset,
+            to=patient.email,
+            appointment_id=appointment.id,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            doctor_name=doctor.full_name,
+            zone=self._zone,
+            mail_domain=mailer.mail_domain,
+            now=self._clock.now(),
+        ), None
+
+    async def _offer_email(
+        self, mailer: Mailer, message: OutboxMessage
+    ) -> tuple[EmailMessage | None, str | None]:
+        """The waitlist offer's email, if the offer still stands."""
+        sent = message.payload["waitlist_entry"]
+        now = self._clock.now()
+        async with self._read_uow() as uow:
+            entry = await uow.waitlist.get(UUID(sent["id"]))
+            offer = entry.offer if entry else None
+            if entry is None or offer is None or str(offer.hold_id) != sent["offer"]["hold_id"]:
+                return None, "the offer no longer stands"
+            if offer.expires_at <= now:
+                return None, "the offer has lapsed"
+            patient = await uow.patients.get(entry.patient_id)
+            doctor = await uow.doctors.get(offer.doctor_id)
+        if patient is None or not patient.email:
+            return None, "the patient has no email address"
+        assert doctor is not None
+        return compose_email(
+            kind=EmailKind.OFFERED,
+            offset_minutes=None,
+            to=patient.email,
+            appointment_id=entry.id,
+            starts_at=offer.starts_at,
+            ends_at=offer.ends_at,
+            doctor_name=doctor.full_name,
+            zone=self._zone,
+            mail_domain=mailer.mail_domain,
+            held_until=offer.expires_at,
+        ), None

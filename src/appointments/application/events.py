@@ -72,7 +72,8 @@ def created(action: str, actor: Actor | None, entity: object) -> Event:
 
 
 def deleted(action: str, actor: Actor | None, entity: object) -> Event:
-    return Event(action, _id_of(entity), by(actor), diff(snapshot(entity), None))
+    """An entity went: every field, `new` None."""
+    return Event(action, _id_of(entity), by(actor), diff(snapshot(entity), None), entity)
 
 
 def replaced(

@@ -1,7 +1,8 @@
 """Planning: the deliveries an outbox message makes, decided without I/O.
 
 One per subscribed active endpoint (public events only), and, with email on, the
-patient's emails: the message itself and the reminders still ahead. A policy change
+patient's emails: the message itself and the reminders still ahead (a waitlist offer:
+its one email). A policy change
 plans the reminders of its offsets for every appointment still to come."""
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def plan(
     kind = EMAIL_EVENTS.get(message.event_type)
     if reminder_offsets is None or kind is None or message.starts_at is None:
         return planned
+    if kind is EmailKind.OFFERED:  # about a waitlist entry: no appointment, no reminders
+        key = email_key(kind, None)
+        return [*planned, email(message, None, message.starts_at, key, message.occurred_at)]
     assert message.appointment_id is not None
     emails: list[tuple[str, datetime]] = [(email_key(kind, None), message.occurred_at)]
     if kind is not EmailKind.CANCELLED:
@@ -59,7 +63,11 @@ def reminders(
 
 
 def email(
-    message: OutboxMessage, appointment_id: UUID, starts_at: datetime, key: str, due: datetime
+    message: OutboxMessage,
+    appointment_id: UUID | None,
+    starts_at: datetime,
+    key: str,
+    due: datetime,
 ) -> Delivery:
     return Delivery(
         channel=Channel.EMAIL,

@@ -172,13 +172,15 @@ class GetAvailability:
                     return nothing
             buffers = buffers_of(service)
             weekly = await uow.doctors.get_schedule(doctor_id)
-            blocked = await uow.appointments.blocked_spans(
-                within=buffers.around(window), doctor_id=doctor_id
-            )
+            around = buffers.around(window)
+            # Live holds block like appointments (an expired one blocks nothing).
+            blocked = await uow.holds.blocking(within=around, now=now, doctor_id=doctor_id)
+            blocked += await uow.appointments.blocked_spans(within=around, doctor_id=doctor_id)
             unavailable = [
                 t.span for t in await uow.doctors.list_time_off(doctor_id, within=window)
             ]
             if room is not None:
+                unavailable += await uow.holds.blocking(within=window, now=now, room_id=room.id)
                 unavailable += await uow.appointments.busy_spans(within=window, room_id=room.id)
 
         def bookable(slot: Span) -> bool:

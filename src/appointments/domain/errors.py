@@ -157,3 +157,8 @@ class WebhookUrlNotAllowed(RuleViolation):
 
     code = "webhook_url_not_allowed"
     default_detail = "The webhook URL is not allowed."
+
+
+class HoldExpired(Conflict):
+    code = "hold_expired"
+    default_detail = "The hold has expired; its time may already be taken."

@@ -35,6 +35,7 @@ class EmailKind(StrEnum):
     MOVED = "moved"
     CANCELLED = "cancelled"
     REMINDER = "reminder"
+    OFFERED = "offered"  # a waitlist offer: time held for the patient
 
 
 # The events that email the patient (reminders are planned with BOOKED and MOVED).
@@ -42,6 +43,7 @@ EMAIL_EVENTS: Mapping[str, EmailKind] = {
     "appointment.booked": EmailKind.BOOKED,
     "appointment.rescheduled": EmailKind.MOVED,
     "appointment.cancelled": EmailKind.CANCELLED,
+    "waitlist.offered": EmailKind.OFFERED,
 }
 # API.md: every subject starts with one of these, so mail filters can rely on them.
 SUBJECT_PREFIXES = {
@@ -49,8 +51,10 @@ SUBJECT_PREFIXES = {
     EmailKind.MOVED: "Appointment moved",
     EmailKind.CANCELLED: "Appointment cancelled",
     EmailKind.REMINDER: "Appointment reminder",
+    EmailKind.OFFERED: "Appointment offered",
 }
 APPOINTMENT_ID_HEADER = "X-Appointment-Id"
+WAITLIST_ENTRY_HEADER = "X-Waitlist-Entry-Id"
 _REMINDER_PREFIX = f"{EmailKind.REMINDER.value}_"
 _PLAIN_KINDS = frozenset(k.value for k in EmailKind if k is not EmailKind.REMINDER)
 # English names, not strftime's %A/%B: those follow the process locale.
@@ -181,14 +185,20 @@ def _facts(
     end: datetime,
     doctor_name: str,
     zone: ZoneInfo,
+    held_until: datetime | None = None,
 ) -> _Facts:
     when = f"{local_date(start)} at {start:%H:%M}"
+    until = "" if held_until is None else f"{_utc(held_until).astimezone(zone):%H:%M}"
     headlines = {
         EmailKind.BOOKED: f"Your appointment on {when} is booked.",
         EmailKind.MOVED: f"Your appointment has moved to {when}.",
         EmailKind.CANCELLED: f"Your appointment on {when} has been cancelled.",
         EmailKind.REMINDER: (
             f"A reminder: your appointment is {ahead(offset_minutes or 0)}, on {when}."
+        ),
+        EmailKind.OFFERED: (
+            f"Time has come free on {when}, and it is held for you until {until}: "
+            "accept the offer on your waitlist entry to book it."
         ),
     }
     return _Facts(
@@ -230,19 +240,23 @@ def compose_email(
     zone: ZoneInfo,
     mail_domain: str,
     now: datetime | None = None,
+    held_until: datetime | None = None,
 ) -> EmailMessage:
     """The message for one (appointment, kind, start time), times shown in the clinic's
     zone. No patient name: the address may be shared or mistyped. `now`: when it is sent,
-    so a reminder that goes out late says how far ahead the appointment really is."""
+    so a reminder that goes out late says how far ahead the appointment really is. An
+    offer (OFFERED) is about a waitlist entry (`appointment_id` is its id) and says until
+    when the time is held (`held_until`)."""
     key = email_key(kind, offset_minutes)
     start, end = _utc(starts_at).astimezone(zone), _utc(ends_at).astimezone(zone)
     lead = offset_minutes if now is None else lead_minutes(offset_minutes or 0, starts_at, now)
-    facts = _facts(kind, lead, start, end, doctor_name, zone)
+    facts = _facts(kind, lead, start, end, doctor_name, zone, held_until)
+    header = WAITLIST_ENTRY_HEADER if kind is EmailKind.OFFERED else APPOINTMENT_ID_HEADER
     return EmailMessage(
         to=to,
         subject=f"{SUBJECT_PREFIXES[kind]}: {local_date(start)}, {start:%H:%M}",
         text=_text(facts),
         html=_html(facts),
         message_id=f"<{appointment_id}.{key}.{int(starts_at.timestamp())}@{mail_domain}>",
-        headers={APPOINTMENT_ID_HEADER: str(appointment_id)},
+        headers={header: str(appointment_id)},
     )

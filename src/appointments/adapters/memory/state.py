@@ -15,11 +15,13 @@ from appointments.domain.booking import BookingPolicy
 from appointments.domain.deliveries import Delivery
 from appointments.domain.departments import Department
 from appointments.domain.doctors import Doctor
+from appointments.domain.holds import Hold
 from appointments.domain.patients import Patient
 from appointments.domain.rooms import Room
 from appointments.domain.schedule import TimeOff, WeeklySchedule
 from appointments.domain.services import Service
 from appointments.domain.users import User
+from appointments.domain.waitlist import WaitlistEntry
 from appointments.domain.webhooks import WebhookEndpoint
 
 
@@ -55,6 +57,8 @@ class MemoryState:
     # id -> (message, when it was fanned out to deliveries)
     outbox_messages: dict[UUID, tuple[OutboxMessage, datetime | None]] = field(default_factory=dict)
     deliveries: dict[UUID, tuple[Delivery, DeliveryClaim | None]] = field(default_factory=dict)
+    holds: dict[UUID, Hold] = field(default_factory=dict)
+    waitlist: dict[UUID, WaitlistEntry] = field(default_factory=dict)
 
 
 class MemoryStore:

@@ -16,6 +16,10 @@ from appointments.adapters.memory.repositories.audit import (
 )
 from appointments.adapters.memory.repositories.departments import MemoryDepartmentRepository
 from appointments.adapters.memory.repositories.doctors import MemoryDoctorRepository
+from appointments.adapters.memory.repositories.holds import (
+    MemoryHoldRepository,
+    MemoryWaitlistRepository,
+)
 from appointments.adapters.memory.repositories.outbox import MemoryOutboxRepository
 from appointments.adapters.memory.repositories.patients import MemoryPatientRepository
 from appointments.adapters.memory.repositories.policy import MemoryPolicyRepository
@@ -30,7 +34,8 @@ from appointments.adapters.memory.repositories.users import MemoryUserRepository
 from appointments.adapters.memory.repositories.webhooks import MemoryWebhookRepository
 from appointments.adapters.memory.state import MemoryState, MemoryStore
 from appointments.application.events import REQUEST_ID, AuditEvent, Event
-from appointments.application.outbox import OutboxMessage, outbox_message
+from appointments.application.outbox import OutboxMessage, outbox_messages
+from appointments.application.ports.holds import HoldRepository, WaitlistRepository
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
@@ -90,6 +95,8 @@ class MemoryUnitOfWork:
         self.webhooks: WebhookRepository = MemoryWebhookRepository(work)
         self._outbox = MemoryOutboxRepository(work)
         self.outbox: OutboxRepository = self._outbox
+        self.holds: HoldRepository = MemoryHoldRepository(work)
+        self.waitlist: WaitlistRepository = MemoryWaitlistRepository(work)
         self._events, self._messages = [], []
         return self
 
@@ -98,8 +105,7 @@ class MemoryUnitOfWork:
             return
         assert not self._autocommit, "events need the transaction of their change"
         now = self._clock.now()
-        if (message := outbox_message(event, now)) is not None:
-            self._messages.append(message)
+        self._messages += outbox_messages(event, now)
         self._events.append(
             AuditEvent(
                 id=0,  # numbered when written

@@ -16,6 +16,10 @@ from appointments.adapters.sqlalchemy.repositories.appointments import SqlAppoin
 from appointments.adapters.sqlalchemy.repositories.audit import SqlAuditQueries, audit_row
 from appointments.adapters.sqlalchemy.repositories.departments import SqlDepartmentRepository
 from appointments.adapters.sqlalchemy.repositories.doctors import SqlDoctorRepository
+from appointments.adapters.sqlalchemy.repositories.holds import (
+    SqlHoldRepository,
+    SqlWaitlistRepository,
+)
 from appointments.adapters.sqlalchemy.repositories.idempotency import SqlIdempotencyRepository
 from appointments.adapters.sqlalchemy.repositories.outbox import SqlOutboxRepository
 from appointments.adapters.sqlalchemy.repositories.patients import SqlPatientRepository
@@ -31,7 +35,8 @@ from appointments.adapters.sqlalchemy.repositories.stats import SqlStatsQueries
 from appointments.adapters.sqlalchemy.repositories.users import SqlUserRepository
 from appointments.adapters.sqlalchemy.repositories.webhooks import SqlWebhookRepository
 from appointments.application.events import REQUEST_ID, Event
-from appointments.application.outbox import OutboxMessage, outbox_message
+from appointments.application.outbox import OutboxMessage, outbox_messages
+from appointments.application.ports.holds import HoldRepository, WaitlistRepository
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
@@ -94,6 +99,8 @@ class SqlUnitOfWork:
         self.webhooks: WebhookRepository = SqlWebhookRepository(db)
         self._outbox = SqlOutboxRepository(db)
         self.outbox: OutboxRepository = self._outbox
+        self.holds: HoldRepository = SqlHoldRepository(db)
+        self.waitlist: WaitlistRepository = SqlWaitlistRepository(db)
         self._events, self._messages = [], []
         return self
 
@@ -103,8 +110,7 @@ class SqlUnitOfWork:
         assert not self._autocommit, "events need the transaction of their change"
         now = self._clock.now()
         self._events.append(audit_row(event, now, REQUEST_ID.get()))
-        if (message := outbox_message(event, now)) is not None:
-            self._messages.append(message)
+        self._messages += outbox_messages(event, now)
 
     async def commit(self) -> None:
         assert self._db is not None, "commit outside `async with`"

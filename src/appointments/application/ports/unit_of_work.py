@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from appointments.application.events import Event
+from appointments.application.ports.holds import HoldRepository, WaitlistRepository
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
@@ -44,6 +45,8 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     webhooks: WebhookRepository
     outbox: OutboxRepository
+    holds: HoldRepository
+    waitlist: WaitlistRepository
 
     def record(self, event: Event | None) -> None:
         """Stamp the event (now, the request's id) to be written by `commit()`; None (an

@@ -26,10 +26,12 @@ from appointments.entrypoints.api.routers import (
     departments,
     doctors,
     health,
+    holds,
     patients,
     policy,
     rooms,
     services,
+    waitlist,
     webhooks,
 )
 from appointments.entrypoints.api.tags import TAGS
@@ -40,6 +42,8 @@ from appointments.entrypoints.dispatching import dispatching
 ROUTERS = (
     appointments,
     doctors,
+    holds,
+    waitlist,
     patients,
     departments,
     services,

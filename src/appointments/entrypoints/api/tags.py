@@ -19,6 +19,17 @@ TAGS: list[dict[str, Any]] = [
         "Every change is in the appointment's history.",
     },
     {
+        "name": "holds",
+        "description": "Keep a slot for a few minutes while a patient finishes booking; "
+        "nobody else can book or hold it meanwhile. Who: as booking.",
+    },
+    {
+        "name": "waitlist",
+        "description": "Wait for time with a doctor or a department: freed time is offered to "
+        "the oldest fitting entry as a hold, by email and the waitlist.offered webhook. "
+        "Patients see their own entries, doctors theirs, admins all.",
+    },
+    {
         "name": "doctors",
         "description": "Doctors, their weekly schedules, time off and free slots "
         "(availability, correct across daylight-saving changes). Anyone logged in may read.",

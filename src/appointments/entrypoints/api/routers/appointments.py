@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Response, status
 
 from appointments.application import appointments as uc
+from appointments.application.booking import BookingRequest
 from appointments.container import Container
 from appointments.domain.appointments import Status
 from appointments.domain.errors import Conflict
@@ -75,8 +76,8 @@ async def book_appointment(
     actor: CurrentActor,
     book: Annotated[uc.BookAppointment, Depends(use(Container.book_appointment))],
 ) -> AppointmentOut:
-    """Give `ends_at` or `duration_minutes` (default 30)."""
-    request = uc.BookingRequest(
+    """Give `ends_at` or `duration_minutes` (default 30), or `hold_id` to book a hold."""
+    request = BookingRequest(
         doctor_id=body.doctor_id,
         starts_at=body.starts_at,
         patient_id=body.patient_id,
@@ -85,6 +86,7 @@ async def book_appointment(
         reason=body.reason,
         service_id=body.service_id,
         room_id=body.room_id,
+        hold_id=body.hold_id,
     )
     try:
         booked = await book(actor, request)

@@ -51,9 +51,9 @@ class AppointmentOut(Output):
 
 
 class AppointmentIn(Input):
-    doctor_id: UUID
+    doctor_id: UUID | None = Field(None, description="Required unless hold_id is given.")
     patient_id: UUID | None = None
-    starts_at: UtcDatetime
+    starts_at: UtcDatetime | None = Field(None, description="Required unless hold_id is given.")
     ends_at: UtcDatetime | None = None
     duration_minutes: DurationMinutes | None = None
     reason: Reason | None = None
@@ -61,6 +61,9 @@ class AppointmentIn(Input):
         None, description="The duration defaults to the service's; its buffers block the doctor."
     )
     room_id: UUID | None = None
+    hold_id: UUID | None = Field(
+        None, description="Book what this hold keeps (fields also sent must agree with it)."
+    )
 
 
 class AppointmentPatchIn(Input):
