@@ -1,6 +1,6 @@
 """Who may call what: every endpoint of Departments, Doctors, Patients, Appointments,
-Services, Rooms, the booking policy, the audit trail and webhook endpoints against every
-kind of caller, with the exact status.
+Services, Rooms, holds, the waitlist, the booking policy, the audit trail and webhook
+endpoints against every kind of caller, with the exact status.
 
 The table is role x endpoint. Each endpoint is one test (per database) that runs every
 caller against a world of: an admin, the doctor, another doctor, the patient (who has an
@@ -56,6 +56,7 @@ class World:
             ("/api/policy", {}),
             ("/api/admin/audit", {}),
             ("/api/admin/webhooks", {}),
+            ("/api/waitlist", {}),
         ]
         found = []
         for path, params in paths:
@@ -112,7 +113,21 @@ async def build_world(clinic: ApiClinic) -> World:
         "/api/admin/webhooks", json={"url": "https://8.8.8.8/hooks"}, headers=admin.headers
     )
     assert webhook.status_code == 201, webhook.text
+    hold = await clinic.client.post(
+        "/api/holds",
+        json={"doctor_id": doctor.doctor_id, "starts_at": at(monday, 12).isoformat()},
+        headers=patient.headers,
+    )
+    assert hold.status_code == 201, hold.text
+    entry = await clinic.client.post(
+        "/api/waitlist",
+        json={"doctor_id": doctor.doctor_id, "date_from": str(monday), "date_to": str(monday)},
+        headers=patient.headers,
+    )
+    assert entry.status_code == 201, entry.text
     world.ids = {
+        "hold": str(hold.json()["id"]),
+        "entry": str(entry.json()["id"]),
         "department": department,
         "empty_department": await clinic.department(admin),
         "doctor": str(doctor.doctor_id),
@@ -326,6 +341,34 @@ ENDPOINTS: dict[str, Endpoint] = {
     "webhooks.deliveries": Endpoint(
         "GET", "/api/admin/webhooks/{webhook}/deliveries", admin_only(200)
     ),
+    # holds
+    "holds.create": Endpoint(
+        "POST",
+        "/api/holds",
+        (201, 201, 403, 201, 404, 401),
+        lambda w: {**_booking(w), "starts_at": at(w.monday, 13).isoformat()},
+    ),
+    "holds.get": Endpoint("GET", "/api/holds/{hold}", PARTIES_ONLY),
+    "holds.delete": Endpoint("DELETE", "/api/holds/{hold}", (204, 204, 404, 204, 404, 401)),
+    # the waitlist
+    "waitlist.list": Endpoint("GET", "/api/waitlist", everyone()),
+    "waitlist.create": Endpoint(
+        "POST",
+        "/api/waitlist",
+        (201, 201, 403, 201, 404, 401),
+        lambda w: {
+            "doctor_id": w.ids["doctor"],
+            "patient_id": w.ids["patient"],
+            "date_from": str(w.monday),
+            "date_to": str(w.monday),
+        },
+    ),
+    "waitlist.get": Endpoint("GET", "/api/waitlist/{entry}", PARTIES_ONLY),
+    "waitlist.delete": Endpoint("DELETE", "/api/waitlist/{entry}", (204, 204, 404, 204, 404, 401)),
+    # No offer to accept: those who see the entry are told so, the others it is not there.
+    "waitlist.accept": Endpoint(
+        "POST", "/api/waitlist/{entry}/accept", (409, 409, 404, 409, 404, 401)
+    ),
     # the booking policy
     "policy.get": Endpoint("GET", "/api/policy", everyone()),
     "policy.put": Endpoint(
@@ -344,7 +387,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 # Objects whose very existence is private: a caller who may not see them must get the
 # same answer as for an id that does not exist.
-PRIVATE = ("patient", "appointment")
+PRIVATE = ("patient", "appointment", "hold", "entry")
 
 
 async def _call(
