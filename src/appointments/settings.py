@@ -60,9 +60,10 @@ class Settings(BaseSettings):
     # leaves them to another after this. Longer than an attempt can take (10 s for a
     # webhook, 30 s for SMTP).
     dispatch_lease_seconds: int = Field(120, ge=1, le=3600)
-    # How long a hold (POST /api/holds) keeps its slot, and a waitlist offer its hold.
-    hold_minutes: int = Field(DEFAULT_HOLD_MINUTES, ge=1, le=1440)
-    waitlist_offer_minutes: int = Field(DEFAULT_OFFER_MINUTES, ge=1, le=10080)
+    # How long a hold (POST /api/holds) keeps its slot, and a waitlist offer its hold
+    # (fractions allowed: 0.5 is 30 seconds).
+    hold_minutes: float = Field(DEFAULT_HOLD_MINUTES, gt=0, le=1440)
+    waitlist_offer_minutes: float = Field(DEFAULT_OFFER_MINUTES, gt=0, le=10080)
     # Log lines: `json` (one object a line) or `console`; unset: json in production.
     log_format: Literal["json", "console"] | None = None
     # GET /metrics (Prometheus), answered only to clients in METRICS_ALLOW_FROM (else 404).

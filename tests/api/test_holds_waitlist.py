@@ -195,3 +195,25 @@ async def test_waitlist_input_and_who(clinic: ApiClinic) -> None:
     assert left.status_code == 204
     again = await clinic.client.delete(f"/api/waitlist/{entry['id']}", headers=patient.headers)
     assert (again.status_code, again.json()["code"]) == (409, "invalid_transition")
+
+
+async def test_an_idempotency_key_replays_a_hold_and_a_waitlist_entry(clinic: ApiClinic) -> None:
+    admin = await clinic.admin()
+    doctor, patient = await clinic.doctor(admin), await clinic.patient()
+    key = {**patient.headers, "Idempotency-Key": "hold-once-1"}
+    body = {
+        "doctor_id": doctor.doctor_id,
+        "starts_at": clinic.next_working_day().isoformat(),
+        "duration_minutes": 30,
+    }
+    first = await clinic.client.post("/api/holds", json=body, headers=key)
+    again = await clinic.client.post("/api/holds", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()  # the same hold, not a 409 against itself
+    day = clinic.next_working_day().date().isoformat()
+    wanted = {"doctor_id": doctor.doctor_id, "date_from": day, "date_to": day}
+    key = {**patient.headers, "Idempotency-Key": "join-once-1"}
+    joined = [await clinic.client.post("/api/waitlist", json=wanted, headers=key) for _ in "ab"]
+    assert joined[0].json() == joined[1].json()
+    listed = await clinic.client.get("/api/waitlist", headers=patient.headers)
+    assert listed.json()["total"] == 1

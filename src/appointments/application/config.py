@@ -14,8 +14,8 @@ class ClinicConfig:
     login_max_failures: int = 5
     login_window_seconds: int = 900
     availability_max_days: int = 31
-    hold_minutes: int = DEFAULT_HOLD_MINUTES
-    waitlist_offer_minutes: int = DEFAULT_OFFER_MINUTES
+    hold_minutes: float = DEFAULT_HOLD_MINUTES
+    waitlist_offer_minutes: float = DEFAULT_OFFER_MINUTES
 
     @property
     def hold_lasts(self) -> timedelta:
