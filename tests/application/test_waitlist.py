@@ -9,7 +9,7 @@ import pytest
 
 from appointments.adapters.clock import FixedClock
 from appointments.application.access import Actor
-from appointments.application.appointments import Action
+from appointments.application.appointments import Action, BookingRequest
 from appointments.application.ports.queries import PageRequest
 from appointments.application.waitlist import WaitlistRequest
 from appointments.domain.errors import (
@@ -187,3 +187,24 @@ async def test_entries_past_their_last_day_expire(
     assert (await offered(clinic, patient, entry)).status is WaitlistStatus.EXPIRED
     await settle(clinic)
     assert clinic.state.waitlist[entry.id].status is WaitlistStatus.EXPIRED
+
+
+async def test_an_offer_declined_through_its_hold_or_booked_through_it(
+    clinic: Clinic, admin: Actor
+) -> None:
+    doctor = await clinic.doctor(admin)
+    first, second, booker = [await clinic.patient() for _ in range(3)]
+    taken = await clinic.book(booker, doctor, clinic.at(1, 10), booker)
+    early, late = await join(clinic, first, doctor), await join(clinic, second, doctor)
+    await clinic.c.change_status()(booker, taken.id, Action.CANCEL)
+    await settle(clinic)
+    offer = (await offered(clinic, first, early)).offer
+    assert offer is not None
+    await clinic.c.release_hold()(first, offer.hold_id)  # declined: waiting in place again
+    assert (await offered(clinic, first, early)).status is WaitlistStatus.WAITING
+    await settle(clinic)
+    moved = (await offered(clinic, second, late)).offer
+    assert moved is not None
+    booked = await clinic.c.book_appointment()(second, BookingRequest(hold_id=moved.hold_id))
+    assert booked.starts_at == clinic.at(1, 10)
+    assert (await offered(clinic, second, late)).status is WaitlistStatus.BOOKED
