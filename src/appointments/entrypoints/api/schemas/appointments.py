@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from appointments.domain.appointments import (
     CANCELLATION_REASON,
@@ -64,6 +64,13 @@ class AppointmentIn(Input):
     hold_id: UUID | None = Field(
         None, description="Book what this hold keeps (fields also sent must agree with it)."
     )
+
+    @model_validator(mode="after")
+    def _placed_or_held(self) -> Self:
+        """A missing field is a validation error (FastAPI's list), as any other."""
+        if self.hold_id is None and (self.doctor_id is None or self.starts_at is None):
+            raise ValueError("doctor_id and starts_at are required unless hold_id is given")
+        return self
 
 
 class AppointmentPatchIn(Input):
