@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from appointments.adapters.sqlalchemy import feed_tables  # noqa: F401 - its tables join metadata
 from appointments.adapters.sqlalchemy.tables import metadata
 from appointments.settings import Settings
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appointments.adapters.clock import FixedClock
+from appointments.adapters.sqlalchemy import feed_tables  # noqa: F401 - its tables join metadata
 from appointments.adapters.sqlalchemy.engine import create_engine
 from appointments.adapters.sqlalchemy.tables import metadata
 from appointments.container import Container

@@ -22,6 +22,7 @@ from appointments.application import (
     appointments,
     audit,
     auth,
+    calendar_feeds,
     departments,
     doctors,
     idempotency,
@@ -188,6 +189,17 @@ class Container(containers.DeclarativeContainer):
     list_appointments = providers.Factory(appointments.ListAppointments, read_uow, clinic)
     update_appointment = providers.Factory(appointments.UpdateAppointment, uow, clock, clinic)
     change_status = providers.Factory(appointments.ChangeStatus, uow, clock)
+
+    # calendar feeds (the fetch counts itself: a write unit of work)
+    create_calendar_feed = providers.Factory(calendar_feeds.CreateCalendarFeed, uow, clock)
+    list_calendar_feeds = providers.Factory(calendar_feeds.ListCalendarFeeds, read_uow)
+    revoke_calendar_feed = providers.Factory(calendar_feeds.RevokeCalendarFeed, uow, clock)
+    read_calendar_feed = providers.Factory(
+        calendar_feeds.ReadCalendarFeed,
+        uow,
+        clock,
+        fetch_limit=settings.provided.calendar_feed_fetch_limit,
+    )
 
     # idempotency keys (used by the HTTP middleware, not by routes)
     purge_schedule = providers.Singleton(idempotency.PurgeSchedule)

@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from appointments.adapters.sqlalchemy import feed_tables  # noqa: F401 - its tables join metadata
 from appointments.adapters.sqlalchemy.engine import create_engine
 from appointments.adapters.sqlalchemy.tables import metadata
 from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
@@ -118,6 +119,7 @@ async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> N
 
     # Each downgrade takes away what its revision added.
     for revision, added in (
+        ("0007_outbox", {"calendar_feeds"}),
         ("0006_webhook_endpoints", {"outbox_messages", "deliveries"}),
         ("0005_audit_idempotency", {"webhook_endpoints"}),
         ("0004_services_rooms_policy", {"audit_events", "idempotency_keys"}),
@@ -126,6 +128,7 @@ async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> N
         await asyncio.to_thread(command.downgrade, config, revision)
         assert added.isdisjoint(await inspect_db(url, table_names)), revision
     assert "blocked_from" not in await inspect_db(url, appointment_columns)
+    assert "revision" not in await inspect_db(url, appointment_columns)
     assert await migrations.pending_heads(url) == heads(url)
     await upgrade(url)
     assert await inspect_db(url, table_names) == SCHEMA_TABLES

@@ -56,6 +56,7 @@ class World:
             ("/api/policy", {}),
             ("/api/admin/audit", {}),
             ("/api/admin/webhooks", {}),
+            ("/api/calendar-feeds", {}),
         ]
         found = []
         for path, params in paths:
@@ -112,6 +113,8 @@ async def build_world(clinic: ApiClinic) -> World:
         "/api/admin/webhooks", json={"url": "https://8.8.8.8/hooks"}, headers=admin.headers
     )
     assert webhook.status_code == 201, webhook.text
+    feed = await clinic.client.post("/api/calendar-feeds", headers=patient.headers)
+    assert feed.status_code == 201, feed.text
     world.ids = {
         "department": department,
         "empty_department": await clinic.department(admin),
@@ -122,6 +125,8 @@ async def build_world(clinic: ApiClinic) -> World:
         "service": str(service.json()["id"]),
         "room": str(room.json()["id"]),
         "webhook": str(webhook.json()["id"]),
+        "calendar_feed": str(feed.json()["id"]),
+        "feed_token": str(feed.json()["url"]).rsplit("/", 1)[1].removesuffix(".ics"),
     }
     return world
 
@@ -326,6 +331,19 @@ ENDPOINTS: dict[str, Endpoint] = {
     "webhooks.deliveries": Endpoint(
         "GET", "/api/admin/webhooks/{webhook}/deliveries", admin_only(200)
     ),
+    # calendar feeds: made and revoked by their owner (or an admin); the URL needs no
+    # other credential, so every caller reads it alike
+    "calendar_feeds.create": Endpoint(
+        "POST",
+        "/api/calendar-feeds",
+        (201, 403, 403, 201, 404, 401),
+        lambda w: {"patient_id": w.ids["patient"]},
+    ),
+    "calendar_feeds.list": Endpoint("GET", "/api/calendar-feeds", everyone()),
+    "calendar_feeds.revoke": Endpoint(
+        "DELETE", "/api/calendar-feeds/{calendar_feed}", (204, 404, 404, 204, 404, 401)
+    ),
+    "calendar_feeds.read": Endpoint("GET", "/calendar/{feed_token}.ics", (200,) * 6),
     # the booking policy
     "policy.get": Endpoint("GET", "/api/policy", everyone()),
     "policy.put": Endpoint(
@@ -344,7 +362,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 # Objects whose very existence is private: a caller who may not see them must get the
 # same answer as for an id that does not exist.
-PRIVATE = ("patient", "appointment")
+PRIVATE = ("patient", "appointment", "calendar_feed")
 
 
 async def _call(
@@ -429,6 +447,7 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
     from appointments.entrypoints.api.routers import (
         admin,
         appointments,
+        calendar_feeds,
         departments,
         doctors,
         patients,
@@ -449,8 +468,14 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
             rooms,
             policy,
             webhooks,
+            calendar_feeds,
         )
         for route in module.router.routes
+        for method in route.methods  # type: ignore[attr-defined]
+    }
+    routes |= {
+        (method, route.path)  # type: ignore[attr-defined]
+        for route in calendar_feeds.feed_router.routes
         for method in route.methods  # type: ignore[attr-defined]
     }
     routes |= {
@@ -474,4 +499,6 @@ def _route_names() -> dict[str, str]:
         "service": "{service_id}",
         "room": "{room_id}",
         "webhook": "{webhook_id}",
+        "calendar_feed": "{calendar_feed_id}",
+        "feed_token": "{token}",
     }

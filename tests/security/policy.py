@@ -94,4 +94,10 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/api/rooms/{room_id}"): ADMIN_ONLY,
     ("GET", "/api/policy"): ANY_ROLE,
     ("PUT", "/api/policy"): ADMIN_ONLY,
+    # calendar feeds: doctors and patients for themselves, admins for anyone; the feed URL
+    # itself needs no other credential (its token is one)
+    ("POST", "/api/calendar-feeds"): ANY_ROLE,
+    ("GET", "/api/calendar-feeds"): ANY_ROLE,
+    ("DELETE", "/api/calendar-feeds/{calendar_feed_id}"): ANY_ROLE,
+    ("GET", "/calendar/{token}.ics"): ANYONE,
 }

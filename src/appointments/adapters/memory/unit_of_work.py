@@ -14,6 +14,9 @@ from appointments.adapters.memory.repositories.audit import (
     MemoryAuditQueries,
     MemoryIdempotencyRepository,
 )
+from appointments.adapters.memory.repositories.calendar_feeds import (
+    MemoryCalendarFeedRepository,
+)
 from appointments.adapters.memory.repositories.departments import MemoryDepartmentRepository
 from appointments.adapters.memory.repositories.doctors import MemoryDoctorRepository
 from appointments.adapters.memory.repositories.outbox import MemoryOutboxRepository
@@ -34,6 +37,7 @@ from appointments.application.outbox import OutboxMessage, outbox_message
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
+    CalendarFeedRepository,
     DepartmentRepository,
     DoctorRepository,
     IdempotencyRepository,
@@ -90,6 +94,7 @@ class MemoryUnitOfWork:
         self.webhooks: WebhookRepository = MemoryWebhookRepository(work)
         self._outbox = MemoryOutboxRepository(work)
         self.outbox: OutboxRepository = self._outbox
+        self.calendar_feeds: CalendarFeedRepository = MemoryCalendarFeedRepository(work)
         self._events, self._messages = [], []
         return self
 

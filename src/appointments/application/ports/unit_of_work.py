@@ -9,6 +9,7 @@ from appointments.application.events import Event
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
+    CalendarFeedRepository,
     DepartmentRepository,
     DoctorRepository,
     IdempotencyRepository,
@@ -44,6 +45,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyRepository
     webhooks: WebhookRepository
     outbox: OutboxRepository
+    calendar_feeds: CalendarFeedRepository
 
     def record(self, event: Event | None) -> None:
         """Stamp the event (now, the request's id) to be written by `commit()`; None (an
