@@ -127,6 +127,7 @@ async def build_world(clinic: ApiClinic) -> World:
         "webhook": str(webhook.json()["id"]),
         "calendar_feed": str(feed.json()["id"]),
         "feed_token": str(feed.json()["url"]).rsplit("/", 1)[1].removesuffix(".ics"),
+        "practitioner": str(doctor.doctor_id),
     }
     return world
 
@@ -198,6 +199,15 @@ PARTIES_ONLY = (200, 200, 404, 200, 404, 401)
 # id (it reveals nothing), rather than 404 for the objects they cannot see.
 RUNNERS_ONLY = (200, 200, 404, 403, 403, 401)
 APPOINTMENT = "/api/appointments/{appointment}"
+FHIR = "/fhir/R4"
+
+
+def error_code(body: Any) -> str | None:
+    """The `code` of an error body, or of a FHIR OperationOutcome's first issue."""
+    if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
+        return str(body["issue"][0]["details"]["coding"][0]["code"])
+    return body.get("code") if isinstance(body, dict) else None
+
 
 ENDPOINTS: dict[str, Endpoint] = {
     # departments
@@ -344,6 +354,22 @@ ENDPOINTS: dict[str, Endpoint] = {
         "DELETE", "/api/calendar-feeds/{calendar_feed}", (204, 404, 404, 204, 404, 401)
     ),
     "calendar_feeds.read": Endpoint("GET", "/calendar/{feed_token}.ics", (200,) * 6),
+    # FHIR R4: the same tokens and visibility as /api, errors as OperationOutcomes
+    "fhir.metadata": Endpoint("GET", FHIR + "/metadata", (200,) * 6),
+    "fhir.appointment.read": Endpoint("GET", FHIR + "/Appointment/{appointment}", PARTIES_ONLY),
+    "fhir.appointment.search": Endpoint(
+        "GET", FHIR + "/Appointment?patient=Patient/{patient}", everyone()
+    ),
+    "fhir.patient.read": Endpoint("GET", FHIR + "/Patient/{patient}", PARTIES_ONLY),
+    "fhir.practitioner.read": Endpoint("GET", FHIR + "/Practitioner/{practitioner}", everyone()),
+    "fhir.schedule.search": Endpoint(
+        "GET", FHIR + "/Schedule?actor=Practitioner/{doctor}", everyone()
+    ),
+    "fhir.slot.search": Endpoint(
+        "GET",
+        FHIR + "/Slot?schedule=Schedule/{doctor}&start=ge{monday}&start=le{monday}",
+        everyone(),
+    ),
     # the booking policy
     "policy.get": Endpoint("GET", "/api/policy", everyone()),
     "policy.put": Endpoint(
@@ -419,7 +445,7 @@ async def test_access(clinic: ApiClinic, name: str) -> None:
         if expected == 401 and response.headers.get("www-authenticate") != "Bearer":
             problems.append(f"{label}: 401 without WWW-Authenticate: Bearer")
         if expected >= 400:
-            if "code" not in response.json():
+            if error_code(response.json()) is None:
                 problems.append(f"{label}: error without a code")
             if after != before:
                 problems.append(f"{label}: refused but the database changed")
@@ -450,6 +476,7 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
         calendar_feeds,
         departments,
         doctors,
+        fhir,
         patients,
         policy,
         rooms,
@@ -469,6 +496,7 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
             policy,
             webhooks,
             calendar_feeds,
+            fhir,
         )
         for route in module.router.routes
         for method in route.methods  # type: ignore[attr-defined]
@@ -501,4 +529,5 @@ def _route_names() -> dict[str, str]:
         "webhook": "{webhook_id}",
         "calendar_feed": "{calendar_feed_id}",
         "feed_token": "{token}",
+        "practitioner": "{practitioner_id}",
     }

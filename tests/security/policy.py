@@ -100,4 +100,12 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/calendar-feeds"): ANY_ROLE,
     ("DELETE", "/api/calendar-feeds/{calendar_feed_id}"): ANY_ROLE,
     ("GET", "/calendar/{token}.ics"): ANYONE,
+    # FHIR R4: the same callers as the /api operations it reads
+    ("GET", "/fhir/R4/metadata"): ANYONE,
+    ("GET", "/fhir/R4/Appointment"): ANY_ROLE,
+    ("GET", "/fhir/R4/Appointment/{appointment_id}"): ANY_ROLE,
+    ("GET", "/fhir/R4/Patient/{patient_id}"): ANY_ROLE,
+    ("GET", "/fhir/R4/Practitioner/{practitioner_id}"): ANY_ROLE,
+    ("GET", "/fhir/R4/Schedule"): ANY_ROLE,
+    ("GET", "/fhir/R4/Slot"): ANY_ROLE,
 }

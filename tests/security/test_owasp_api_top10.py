@@ -967,6 +967,7 @@ async def test_api5_route_role_matrix(app: FastAPI, clinic: ApiClinic, engine: A
                 "room_id": str(uuid.uuid4()),
                 "webhook_id": str(uuid.uuid4()),
                 "calendar_feed_id": str(uuid.uuid4()),
+                "practitioner_id": str(uuid.uuid4()),
                 "token": uuid.uuid4().hex,
                 # API.md's "that doctor" / "the patient themself": the caller's own ids.
                 "doctor_id": str(doctor.doctor_id if caller == policy.DOCTOR else uuid.uuid4()),

@@ -26,6 +26,7 @@ from appointments.entrypoints.api.routers import (
     calendar_feeds,
     departments,
     doctors,
+    fhir,
     health,
     patients,
     policy,
@@ -48,6 +49,7 @@ ROUTERS = (
     policy,
     auth,
     calendar_feeds,
+    fhir,
     webhooks,  # /api/admin/webhooks: no admin route shares its paths
     admin,
     health,

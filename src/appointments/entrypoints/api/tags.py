@@ -55,5 +55,11 @@ TAGS: list[dict[str, Any]] = [
         "patient's own appointments (an admin makes them for anyone). The URL is shown once; "
         "revoking a feed makes it answer 404.",
     },
+    {
+        "name": "fhir",
+        "description": "A read-only FHIR R4 view (application/fhir+json) of appointments, "
+        "patients, doctors and free slots, with the same tokens and visibility as /api; "
+        "errors are OperationOutcomes with the same status codes.",
+    },
     {"name": "health", "description": "Liveness and readiness probes for load balancers."},
 ]
