@@ -56,6 +56,8 @@ RACE_ATTEMPTS, RACE_SLOTS = 200, 10
 BOOKING_DAYS_AHEAD = 100  # bookings go past the seeded window (today + 90 days)
 SERVICE_DAYS_AHEAD = 200  # bookings with a buffered service, past the plain ones
 RACE_DAYS_AHEAD = 95
+# The feed scenario fetches a few URLs as fast as it can: its throttle would answer 429.
+os.environ.setdefault("CALENDAR_FEED_FETCH_LIMIT", str(10**9))
 
 # The issue's targets: ratios to the raw-asyncpg ceiling (2 workers) of the same run.
 TARGETS = {
@@ -285,7 +287,43 @@ def probe_lines(base: str, today: date, data: seed.Clinic) -> dict[str, list[Lin
         ("GET", f"/api/appointments/{r['id']}", tokens[index[r["doctor_id"]]], "-", "-")
         for r in rows
     ]
-    return {"list": lists, "availability": availability, "get_by_id": by_id}
+    return {
+        "list": lists,
+        "availability": availability,
+        "get_by_id": by_id,
+        "fhir_search": fhir_search_lines(tokens, data, before),
+        "feed": feed_lines(base, tokens),
+    }
+
+
+def fhir_search_lines(tokens: dict[int, str], data: seed.Clinic, week: list[date]) -> list[Line]:
+    """FHIR Appointment search: each probe doctor's past week, one page of up to 100."""
+    lines: list[Line] = []
+    for d, token in tokens.items():
+        query = urlencode(
+            [
+                ("practitioner", f"Practitioner/{data.doctor_ids[d]}"),
+                ("date", f"ge{week[0].isoformat()}"),
+                ("date", f"le{week[-1].isoformat()}"),
+                ("_count", "100"),
+            ]
+        )
+        lines.append(("GET", f"/fhir/R4/Appointment?{query}", token, "-", "-"))
+    return lines
+
+
+def feed_lines(base: str, tokens: dict[int, str]) -> list[Line]:
+    """A doctor's calendar feed (about 120 days of their appointments: 30 back, the seeded
+    90 ahead), fetched by its URL alone, for each probe doctor."""
+    lines: list[Line] = []
+    for token in tokens.values():
+        response = httpx.post(
+            base + "/api/calendar-feeds", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        response.raise_for_status()
+        path = "/calendar/" + str(response.json()["url"]).rsplit("/calendar/", 1)[1]
+        lines.append(("GET", path, "-", "-", "-"))
+    return lines
 
 
 def booking_lines(
@@ -575,6 +613,14 @@ def phase_big(cfg: argparse.Namespace, now: datetime, zone: ZoneInfo) -> dict[st
             "GET availability (one week)", base,
             write_requests("avail", lines["availability"]), 200, cfg,
         )  # fmt: skip
+        results["fhir_appointment_search"] = measure(
+            "GET /fhir/R4/Appointment (week)", base,
+            write_requests("fhir_search", lines["fhir_search"]), 200, cfg,
+        )  # fmt: skip
+        results["doctor_feed"] = measure(
+            "GET /calendar/{token}.ics (doctor)", base,
+            write_requests("feed", lines["feed"]), 200, cfg,
+        )  # fmt: skip
         warm_count, timed_count = 8_000, 60_000
         warm = write_requests("book_warm", booking_lines(admin, data, zone, today, 0, warm_count))
         timed = write_requests(
@@ -839,6 +885,8 @@ def markdown(report: dict[str, Any]) -> str:
             big["availability_service_room"],
         ),
         ("POST /api/auth/login", big["login"]),
+        (f"GET /fhir/R4/Appointment, doctor's week ({n_big:,})", big["fhir_appointment_search"]),
+        (f"GET /calendar/{{token}}.ics, a doctor's feed ({n_big:,})", big["doctor_feed"]),
     ]
     for name, group in (("bare JSON", "bare_json"), ("raw asyncpg PK SELECT", "raw_asyncpg_pk")):
         for key, label in (("1_worker", "1 worker"), ("2_workers", "2 workers")):

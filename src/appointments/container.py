@@ -22,6 +22,7 @@ from appointments.application import (
     appointments,
     audit,
     auth,
+    calendar_feeds,
     departments,
     doctors,
     holds,
@@ -205,6 +206,16 @@ class Container(containers.DeclarativeContainer):
     get_waitlist_entry = providers.Factory(waitlist.GetWaitlistEntry, read_uow, clock, clinic)
     cancel_waitlist_entry = providers.Factory(waitlist.CancelWaitlistEntry, uow, clock)
     accept_offer = providers.Factory(waitlist.AcceptOffer, uow, clock, clinic)
+    # calendar feeds (the fetch counts itself: a write unit of work)
+    create_calendar_feed = providers.Factory(calendar_feeds.CreateCalendarFeed, uow, clock)
+    list_calendar_feeds = providers.Factory(calendar_feeds.ListCalendarFeeds, read_uow)
+    revoke_calendar_feed = providers.Factory(calendar_feeds.RevokeCalendarFeed, uow, clock)
+    read_calendar_feed = providers.Factory(
+        calendar_feeds.ReadCalendarFeed,
+        uow,
+        clock,
+        fetch_limit=settings.provided.calendar_feed_fetch_limit,
+    )
 
     # idempotency keys (used by the HTTP middleware, not by routes)
     purge_schedule = providers.Singleton(idempotency.PurgeSchedule)

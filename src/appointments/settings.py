@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # (fractions allowed: 0.5 is 30 seconds).
     hold_minutes: float = Field(DEFAULT_HOLD_MINUTES, gt=0, le=1440)
     waitlist_offer_minutes: float = Field(DEFAULT_OFFER_MINUTES, gt=0, le=10080)
+    # Where clients reach this server (`https://clinic.example.com`): calendar feed URLs
+    # are absolute under it; empty, they are paths (`/calendar/<token>.ics`).
+    public_base_url: str = ""
+    # Fetches one calendar feed answers per 10 minutes before it answers 429.
+    calendar_feed_fetch_limit: int = Field(30, ge=1)
     # Log lines: `json` (one object a line) or `console`; unset: json in production.
     log_format: Literal["json", "console"] | None = None
     # GET /metrics (Prometheus), answered only to clients in METRICS_ALLOW_FROM (else 404).
@@ -92,6 +97,14 @@ class Settings(BaseSettings):
     def _positive_delays(cls, value: list[int]) -> list[int]:
         if any(delay < 1 for delay in value):
             raise ValueError("WEBHOOK_RETRY_SECONDS are whole seconds, each at least 1")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_BASE_URL starts with http:// or https://")
         return value
 
     @field_validator("log_format", mode="before")

@@ -57,6 +57,7 @@ class World:
             ("/api/admin/audit", {}),
             ("/api/admin/webhooks", {}),
             ("/api/waitlist", {}),
+            ("/api/calendar-feeds", {}),
         ]
         found = []
         for path, params in paths:
@@ -125,6 +126,8 @@ async def build_world(clinic: ApiClinic) -> World:
         headers=patient.headers,
     )
     assert entry.status_code == 201, entry.text
+    feed = await clinic.client.post("/api/calendar-feeds", headers=patient.headers)
+    assert feed.status_code == 201, feed.text
     world.ids = {
         "hold": str(hold.json()["id"]),
         "entry": str(entry.json()["id"]),
@@ -137,6 +140,9 @@ async def build_world(clinic: ApiClinic) -> World:
         "service": str(service.json()["id"]),
         "room": str(room.json()["id"]),
         "webhook": str(webhook.json()["id"]),
+        "calendar_feed": str(feed.json()["id"]),
+        "feed_token": str(feed.json()["url"]).rsplit("/", 1)[1].removesuffix(".ics"),
+        "practitioner": str(doctor.doctor_id),
     }
     return world
 
@@ -208,6 +214,15 @@ PARTIES_ONLY = (200, 200, 404, 200, 404, 401)
 # id (it reveals nothing), rather than 404 for the objects they cannot see.
 RUNNERS_ONLY = (200, 200, 404, 403, 403, 401)
 APPOINTMENT = "/api/appointments/{appointment}"
+FHIR = "/fhir/R4"
+
+
+def error_code(body: Any) -> str | None:
+    """The `code` of an error body, or of a FHIR OperationOutcome's first issue."""
+    if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
+        return str(body["issue"][0]["details"]["coding"][0]["code"])
+    return body.get("code") if isinstance(body, dict) else None
+
 
 ENDPOINTS: dict[str, Endpoint] = {
     # departments
@@ -369,6 +384,35 @@ ENDPOINTS: dict[str, Endpoint] = {
     "waitlist.accept": Endpoint(
         "POST", "/api/waitlist/{entry}/accept", (409, 409, 404, 409, 404, 401)
     ),
+    # calendar feeds: made and revoked by their owner (or an admin); the URL needs no
+    # other credential, so every caller reads it alike
+    "calendar_feeds.create": Endpoint(
+        "POST",
+        "/api/calendar-feeds",
+        (201, 403, 403, 201, 404, 401),
+        lambda w: {"patient_id": w.ids["patient"]},
+    ),
+    "calendar_feeds.list": Endpoint("GET", "/api/calendar-feeds", everyone()),
+    "calendar_feeds.revoke": Endpoint(
+        "DELETE", "/api/calendar-feeds/{calendar_feed}", (204, 404, 404, 204, 404, 401)
+    ),
+    "calendar_feeds.read": Endpoint("GET", "/calendar/{feed_token}.ics", (200,) * 6),
+    # FHIR R4: the same tokens and visibility as /api, errors as OperationOutcomes
+    "fhir.metadata": Endpoint("GET", FHIR + "/metadata", (200,) * 6),
+    "fhir.appointment.read": Endpoint("GET", FHIR + "/Appointment/{appointment}", PARTIES_ONLY),
+    "fhir.appointment.search": Endpoint(
+        "GET", FHIR + "/Appointment?patient=Patient/{patient}", everyone()
+    ),
+    "fhir.patient.read": Endpoint("GET", FHIR + "/Patient/{patient}", PARTIES_ONLY),
+    "fhir.practitioner.read": Endpoint("GET", FHIR + "/Practitioner/{practitioner}", everyone()),
+    "fhir.schedule.search": Endpoint(
+        "GET", FHIR + "/Schedule?actor=Practitioner/{doctor}", everyone()
+    ),
+    "fhir.slot.search": Endpoint(
+        "GET",
+        FHIR + "/Slot?schedule=Schedule/{doctor}&start=ge{monday}&start=le{monday}",
+        everyone(),
+    ),
     # the booking policy
     "policy.get": Endpoint("GET", "/api/policy", everyone()),
     "policy.put": Endpoint(
@@ -387,7 +431,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 # Objects whose very existence is private: a caller who may not see them must get the
 # same answer as for an id that does not exist.
-PRIVATE = ("patient", "appointment", "hold", "entry")
+PRIVATE = ("patient", "appointment", "hold", "entry", "calendar_feed")
 
 
 async def _call(
@@ -444,7 +488,7 @@ async def test_access(clinic: ApiClinic, name: str) -> None:
         if expected == 401 and response.headers.get("www-authenticate") != "Bearer":
             problems.append(f"{label}: 401 without WWW-Authenticate: Bearer")
         if expected >= 400:
-            if "code" not in response.json():
+            if error_code(response.json()) is None:
                 problems.append(f"{label}: error without a code")
             if after != before:
                 problems.append(f"{label}: refused but the database changed")
@@ -472,8 +516,10 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
     from appointments.entrypoints.api.routers import (
         admin,
         appointments,
+        calendar_feeds,
         departments,
         doctors,
+        fhir,
         patients,
         policy,
         rooms,
@@ -492,8 +538,15 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
             rooms,
             policy,
             webhooks,
+            calendar_feeds,
+            fhir,
         )
         for route in module.router.routes
+        for method in route.methods  # type: ignore[attr-defined]
+    }
+    routes |= {
+        (method, route.path)  # type: ignore[attr-defined]
+        for route in calendar_feeds.feed_router.routes
         for method in route.methods  # type: ignore[attr-defined]
     }
     routes |= {
@@ -517,4 +570,7 @@ def _route_names() -> dict[str, str]:
         "service": "{service_id}",
         "room": "{room_id}",
         "webhook": "{webhook_id}",
+        "calendar_feed": "{calendar_feed_id}",
+        "feed_token": "{token}",
+        "practitioner": "{practitioner_id}",
     }

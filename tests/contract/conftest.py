@@ -263,6 +263,7 @@ def _seed(app: FastAPI, client: requests.Session, clock: FixedClock) -> World:
         "user_id": [*people, spare_user["id"]],
         "department_id": [department["id"], empty_department["id"]],
         "doctor_id": [doctor1.doctor_id, doctor2.doctor_id, spare_doctor["id"]],  # type: ignore[list-item]
+        "practitioner_id": [doctor1.doctor_id, doctor2.doctor_id],  # type: ignore[list-item]
         "patient_id": [patient1.patient_id, patient2.patient_id, walk_in["id"]],  # type: ignore[list-item]
         "appointment_id": appointments,
         "time_off_id": [time_off["id"]],

@@ -15,7 +15,8 @@
 - Domain-rule 422s: API.md binds "422 invalid input or a broken domain rule" (a booking in
   the past, outside the schedule, a wrong current password ...), and no schema can say
   which doctor works when. `positive_data_acceptance` stays on; only its failure for a 422
-  whose body carries a domain `code` is dropped. A schema-valid request refused by request
+  whose body carries a domain `code` is dropped (under /fhir/R4 the OperationOutcome
+  carries it). A schema-valid request refused by request
   validation (FastAPI's list-shaped `detail`, no `code`) still fails the run.
 - Soft deletes: API.md keeps every record ("DELETE deactivates", "records are never
   destroyed"), so after a DELETE the resource still answers 200, marked `is_active: false`
@@ -159,7 +160,16 @@ def _json(response: schemathesis.Response) -> Any:
 
 
 def _domain_code(response: schemathesis.Response) -> str | None:
+    """The error `code` of a domain refusal: `{detail, code}`, or under /fhir/R4 the
+    same code in an OperationOutcome (`issue[0].details.coding[0].code`), unless it is a
+    request validation failure (FastAPI's list, `validation_failed`)."""
     body = _json(response)
+    if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
+        try:
+            code = body["issue"][0]["details"]["coding"][0]["code"]
+        except (KeyError, IndexError, TypeError):
+            return None
+        return code if isinstance(code, str) and code != "validation_failed" else None
     if isinstance(body, dict) and isinstance(body.get("detail"), str):
         code = body.get("code")
         return code if isinstance(code, str) else None

@@ -93,6 +93,17 @@ def peer_isolation(identity: Identity) -> schemathesis.CheckFunction:
             items = body.get("items", []) if path == "/api/appointments" else [body]
             leaked = [item for item in items if not _owned_by(item, identity)]
             assert not leaked, f"{identity.name} received appointments of others: {leaked}"
+        if path.startswith("/fhir/R4/Appointment"):
+            found = [e["resource"] for e in body.get("entry", [])] if "entry" in body else [body]
+            own = {f"Patient/{identity.patient_id}", f"Practitioner/{identity.doctor_id}"}
+            leaked = [
+                a["id"]
+                for a in found
+                if not own & {p["actor"]["reference"] for p in a["participant"]}
+            ]
+            assert not leaked, f"{identity.name} received FHIR appointments of others: {leaked}"
+        if path.startswith("/fhir/R4/Patient") and identity.role == "PATIENT":
+            assert body["id"] == identity.patient_id, f"{identity.name} read another patient"
         if path.startswith("/api/patients") and identity.role == "PATIENT":
             items = body.get("items", []) if path == "/api/patients" else [body]
             leaked = [item for item in items if item.get("id") != identity.patient_id]

@@ -94,4 +94,27 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/api/rooms/{room_id}"): ADMIN_ONLY,
     ("GET", "/api/policy"): ANY_ROLE,
     ("PUT", "/api/policy"): ADMIN_ONLY,
+    # holds and the waitlist: as booking (the object rules decide whose)
+    ("POST", "/api/holds"): ANY_ROLE,
+    ("GET", "/api/holds/{hold_id}"): ANY_ROLE,
+    ("DELETE", "/api/holds/{hold_id}"): ANY_ROLE,
+    ("POST", "/api/waitlist"): ANY_ROLE,
+    ("GET", "/api/waitlist"): ANY_ROLE,
+    ("GET", "/api/waitlist/{entry_id}"): ANY_ROLE,
+    ("DELETE", "/api/waitlist/{entry_id}"): ANY_ROLE,
+    ("POST", "/api/waitlist/{entry_id}/accept"): ANY_ROLE,
+    # calendar feeds: doctors and patients for themselves, admins for anyone; the feed URL
+    # itself needs no other credential (its token is one)
+    ("POST", "/api/calendar-feeds"): ANY_ROLE,
+    ("GET", "/api/calendar-feeds"): ANY_ROLE,
+    ("DELETE", "/api/calendar-feeds/{calendar_feed_id}"): ANY_ROLE,
+    ("GET", "/calendar/{token}.ics"): ANYONE,
+    # FHIR R4: the same callers as the /api operations it reads
+    ("GET", "/fhir/R4/metadata"): ANYONE,
+    ("GET", "/fhir/R4/Appointment"): ANY_ROLE,
+    ("GET", "/fhir/R4/Appointment/{appointment_id}"): ANY_ROLE,
+    ("GET", "/fhir/R4/Patient/{patient_id}"): ANY_ROLE,
+    ("GET", "/fhir/R4/Practitioner/{practitioner_id}"): ANY_ROLE,
+    ("GET", "/fhir/R4/Schedule"): ANY_ROLE,
+    ("GET", "/fhir/R4/Slot"): ANY_ROLE,
 }

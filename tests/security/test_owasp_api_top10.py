@@ -915,6 +915,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/rooms/{room_id}"): {"name": "Room {unique}"},
     ("POST", "/api/admin/webhooks"): {"url": "https://8.8.8.8/hooks/{unique}"},
     ("PATCH", "/api/admin/webhooks/{webhook_id}"): {"is_active": False},
+    ("POST", "/api/calendar-feeds"): {},  # your own calendar (an admin must name one: 422)
     # The defaults: storing them changes no later request of the matrix.
     ("PUT", "/api/policy"): {
         "min_notice_minutes": 0,
@@ -965,6 +966,9 @@ async def test_api5_route_role_matrix(app: FastAPI, clinic: ApiClinic, engine: A
                 "service_id": str(uuid.uuid4()),
                 "room_id": str(uuid.uuid4()),
                 "webhook_id": str(uuid.uuid4()),
+                "calendar_feed_id": str(uuid.uuid4()),
+                "practitioner_id": str(uuid.uuid4()),
+                "token": uuid.uuid4().hex,
                 # API.md's "that doctor" / "the patient themself": the caller's own ids.
                 "doctor_id": str(doctor.doctor_id if caller == policy.DOCTOR else uuid.uuid4()),
                 "patient_id": str(patient.patient_id if caller == policy.PATIENT else uuid.uuid4()),

@@ -19,6 +19,7 @@ from uuid import UUID
 from appointments.application.errors import FieldNotAllowed, Forbidden
 from appointments.application.ports.services import TokenClaims
 from appointments.domain.appointments import Appointment, CancelledBy
+from appointments.domain.calendar_feeds import CalendarFeed, FeedOwner
 from appointments.domain.errors import InvalidValue, NotFound
 from appointments.domain.holds import Hold
 from appointments.domain.users import Role
@@ -262,3 +263,75 @@ def check_doctor_fields(actor: Actor, sent: Collection[str]) -> None:
 def may_see_time_off_reason(actor: Actor, doctor_id: UUID) -> bool:
     """Time-off reasons are private to the doctor and admins; others see the times."""
     return may_manage_doctor(actor, doctor_id)
+
+
+# --- calendar feeds ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedScope:
+    """The calendar feeds a caller may see and revoke: all of them, or one owner's."""
+
+    everyone: bool = False
+    owner_type: FeedOwner | None = None
+    owner_id: UUID | None = None
+
+    def admits(self, feed: CalendarFeed) -> bool:
+        if self.everyone:
+            return True
+        return self.owner_id is not None and (feed.owner_type, feed.owner_id) == (
+            self.owner_type,
+            self.owner_id,
+        )
+
+
+def calendar_feed_scope(actor: Actor) -> FeedScope:
+    """Admins see every feed; a doctor or patient the feeds of their own calendar."""
+    if actor.is_admin:
+        return FeedScope(everyone=True)
+    if actor.role is Role.DOCTOR:
+        return FeedScope(owner_type=FeedOwner.DOCTOR, owner_id=actor.doctor_id)
+    return FeedScope(owner_type=FeedOwner.PATIENT, owner_id=actor.patient_id)
+
+
+def feed_owner(
+    actor: Actor, doctor_id: UUID | None, patient_id: UUID | None
+) -> tuple[FeedOwner, UUID]:
+    """Whose calendar a new feed shows: a doctor's or patient's own by default, anyone's
+    for an admin. Another patient's id is NotFound (as everywhere), another doctor's a 403
+    (doctors are public)."""
+    if doctor_id is not None and patient_id is not None:
+        raise InvalidValue("Give doctor_id or patient_id, not both.")
+    if actor.is_admin:
+        if doctor_id is not None:
+            return FeedOwner.DOCTOR, doctor_id
+        if patient_id is not None:
+            return FeedOwner.PATIENT, patient_id
+        raise InvalidValue("doctor_id or patient_id is required.")
+    if actor.role is Role.PATIENT:
+        if actor.patient_id is None:
+            raise Forbidden("Your login has no patient record.")
+        if doctor_id is not None:
+            raise Forbidden("A patient subscribes to their own calendar only.")
+        if patient_id not in (None, actor.patient_id):
+            raise NotFound("The patient does not exist.")
+        return FeedOwner.PATIENT, actor.patient_id
+    if (
+        actor.doctor_id is None
+        or patient_id is not None
+        or doctor_id not in (None, actor.doctor_id)
+    ):
+        raise Forbidden("A doctor subscribes to their own calendar only.")
+    return FeedOwner.DOCTOR, actor.doctor_id
+
+
+def feed_appointments(feed: CalendarFeed) -> AppointmentScope:
+    """What a feed shows: exactly what its owner sees in GET /api/appointments."""
+    if feed.owner_type is FeedOwner.DOCTOR:
+        return appointment_scope(Actor(feed.owner_id, Role.DOCTOR, doctor_id=feed.owner_id))
+    return appointment_scope(Actor(feed.owner_id, Role.PATIENT, patient_id=feed.owner_id))
+
+
+def feed_names_patients(feed: CalendarFeed) -> bool:
+    """Patient names appear only in a doctor's own feed; a patient's names the doctor."""
+    return feed.owner_type is FeedOwner.DOCTOR

@@ -107,6 +107,18 @@ class AppointmentQuery:
     status: Status | None = None
     date_from: date | None = None
     date_to: date | None = None
+    # Instants (FHIR's `date=ge...`), with the dates above when both are given.
+    starts_from: datetime | None = None
+    starts_before: datetime | None = None
+    statuses: frozenset[Status] | None = None
+
+
+def _latest(*bounds: datetime | None) -> datetime | None:
+    return max((b for b in bounds if b is not None), default=None)
+
+
+def _earliest(*bounds: datetime | None) -> datetime | None:
+    return min((b for b in bounds if b is not None), default=None)
 
 
 class ListAppointments:
@@ -121,15 +133,18 @@ class ListAppointments:
             doctor_id=query.doctor_id,
             patient_id=query.patient_id,
             status=query.status,
-            starts_from=(
+            statuses=query.statuses,
+            starts_from=_latest(
                 local_days(query.date_from, query.date_from, self._zone).starts_at
                 if query.date_from
-                else None
+                else None,
+                query.starts_from,
             ),
-            starts_before=(
+            starts_before=_earliest(
                 local_days(query.date_to, query.date_to, self._zone).ends_at
                 if query.date_to
-                else None
+                else None,
+                query.starts_before,
             ),
         )
         async with self._uow as uow:

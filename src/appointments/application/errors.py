@@ -35,6 +35,12 @@ class TooManyAttempts(CodedError):
         self.retry_after = retry_after
 
 
+class FetchedTooOften(TooManyAttempts):
+    """A calendar feed fetched more often than calendar apps ever poll (HTTP 429)."""
+
+    default_detail = "This calendar feed is fetched too often. Try again later."
+
+
 class DatabaseUnavailable(CodedError):
     """The database does not answer (HTTP 503)."""
 

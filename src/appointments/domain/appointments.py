@@ -66,6 +66,8 @@ class Appointment:
     # The service's buffers: the doctor is also busy this long before and after.
     buffer_before: timedelta = NO_BUFFER
     buffer_after: timedelta = NO_BUFFER
+    # Rises by one with every change (a calendar's SEQUENCE): 0 as booked.
+    revision: int = 0
     id: UUID = field(default_factory=uuid4)
 
     @classmethod
@@ -120,7 +122,12 @@ class Appointment:
         if self.status not in allowed:
             raise InvalidTransition(f"An appointment that is {self.status} cannot become {target}.")
         self.status = target
+        self._touch(now)
+
+    def _touch(self, now: datetime) -> None:
+        """Every change: a new time stamp and the next revision."""
         self.updated_at = now
+        self.revision += 1
 
     def confirm(self, now: datetime) -> None:
         self._move(frozenset({Status.SCHEDULED}), Status.CONFIRMED, now)
@@ -163,7 +170,7 @@ class Appointment:
         self.service_id, self.room_id = service_id, room_id
         self.buffer_before, self.buffer_after = context.buffers.before, context.buffers.after
         self.status = Status.SCHEDULED
-        self.updated_at = context.now
+        self._touch(context.now)
 
     def edit(
         self, now: datetime, *, reason: Maybe[str | None] = UNSET, notes: Maybe[str | None] = UNSET
@@ -174,4 +181,4 @@ class Appointment:
             self.reason = reason
         if notes is not UNSET:
             self.notes = notes
-        self.updated_at = now
+        self._touch(now)

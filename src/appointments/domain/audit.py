@@ -19,7 +19,7 @@ REDACTED = "[redacted]"
 SECRET_NAMES = frozenset({"password", "token", "secret", "key"})
 SECRET_SUFFIXES = ("_password", "_hash", "_token", "_secret", "_key")
 # Bookkeeping that changes with every write: the event's own time says when.
-NOT_RECORDED = frozenset({"updated_at"})
+NOT_RECORDED = frozenset({"updated_at", "revision"})
 
 Json: TypeAlias = bool | int | float | str | list["Json"] | dict[str, "Json"] | None
 Snapshot: TypeAlias = Mapping[str, Json]

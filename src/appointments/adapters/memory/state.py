@@ -12,6 +12,7 @@ from appointments.application.outbox import OutboxMessage
 from appointments.application.ports.repositories import KeyClaim
 from appointments.domain.appointments import Appointment
 from appointments.domain.booking import BookingPolicy
+from appointments.domain.calendar_feeds import CalendarFeed, FetchCount
 from appointments.domain.deliveries import Delivery
 from appointments.domain.departments import Department
 from appointments.domain.doctors import Doctor
@@ -59,6 +60,9 @@ class MemoryState:
     deliveries: dict[UUID, tuple[Delivery, DeliveryClaim | None]] = field(default_factory=dict)
     holds: dict[UUID, Hold] = field(default_factory=dict)
     waitlist: dict[UUID, WaitlistEntry] = field(default_factory=dict)
+    calendar_feeds: dict[UUID, CalendarFeed] = field(default_factory=dict)
+    # The fetch throttle's window per feed (columns of calendar_feeds in SQL).
+    feed_fetches: dict[UUID, FetchCount] = field(default_factory=dict)
 
 
 class MemoryStore:

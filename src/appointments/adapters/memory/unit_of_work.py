@@ -14,6 +14,9 @@ from appointments.adapters.memory.repositories.audit import (
     MemoryAuditQueries,
     MemoryIdempotencyRepository,
 )
+from appointments.adapters.memory.repositories.calendar_feeds import (
+    MemoryCalendarFeedRepository,
+)
 from appointments.adapters.memory.repositories.departments import MemoryDepartmentRepository
 from appointments.adapters.memory.repositories.doctors import MemoryDoctorRepository
 from appointments.adapters.memory.repositories.holds import (
@@ -39,6 +42,7 @@ from appointments.application.ports.holds import HoldRepository, WaitlistReposit
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
+    CalendarFeedRepository,
     DepartmentRepository,
     DoctorRepository,
     IdempotencyRepository,
@@ -97,6 +101,7 @@ class MemoryUnitOfWork:
         self.outbox: OutboxRepository = self._outbox
         self.holds: HoldRepository = MemoryHoldRepository(work)
         self.waitlist: WaitlistRepository = MemoryWaitlistRepository(work)
+        self.calendar_feeds: CalendarFeedRepository = MemoryCalendarFeedRepository(work)
         self._events, self._messages = [], []
         return self
 

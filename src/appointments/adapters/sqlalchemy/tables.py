@@ -217,6 +217,7 @@ appointments = Table(
     # PostgreSQL's doctor exclusion constraint is on this span (see migration 0004).
     Column("blocked_from", UTCDateTime, nullable=False),
     Column("blocked_until", UTCDateTime, nullable=False),
+    Column("revision", Integer, nullable=False, server_default="0"),  # iCalendar SEQUENCE
     CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
     CheckConstraint(_one_of("status", Status), name="status"),
     CheckConstraint(

@@ -14,6 +14,9 @@ from appointments.adapters.clock import SystemClock
 from appointments.adapters.sqlalchemy.database import Database
 from appointments.adapters.sqlalchemy.repositories.appointments import SqlAppointmentRepository
 from appointments.adapters.sqlalchemy.repositories.audit import SqlAuditQueries, audit_row
+from appointments.adapters.sqlalchemy.repositories.calendar_feeds import (
+    SqlCalendarFeedRepository,
+)
 from appointments.adapters.sqlalchemy.repositories.departments import SqlDepartmentRepository
 from appointments.adapters.sqlalchemy.repositories.doctors import SqlDoctorRepository
 from appointments.adapters.sqlalchemy.repositories.holds import (
@@ -40,6 +43,7 @@ from appointments.application.ports.holds import HoldRepository, WaitlistReposit
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
+    CalendarFeedRepository,
     DepartmentRepository,
     DoctorRepository,
     IdempotencyRepository,
@@ -101,6 +105,7 @@ class SqlUnitOfWork:
         self.outbox: OutboxRepository = self._outbox
         self.holds: HoldRepository = SqlHoldRepository(db)
         self.waitlist: WaitlistRepository = SqlWaitlistRepository(db)
+        self.calendar_feeds: CalendarFeedRepository = SqlCalendarFeedRepository(db)
         self._events, self._messages = [], []
         return self
 

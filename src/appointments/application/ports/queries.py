@@ -71,6 +71,8 @@ class AppointmentFilter:
     status: Status | None = None
     starts_from: datetime | None = None
     starts_before: datetime | None = None
+    # Any of these statuses (FHIR's `booked` is two of ours); None: any status.
+    statuses: frozenset[Status] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,13 @@ the unit of work's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from appointments.application.access import PatientScope
+from appointments.application.access import FeedScope, PatientScope
 from appointments.application.outbox import OutboxMessage
 from appointments.application.ports.queries import (
     AppointmentFilter,
@@ -24,6 +24,7 @@ from appointments.application.ports.queries import (
 )
 from appointments.domain.appointments import Appointment
 from appointments.domain.booking import BookingPolicy
+from appointments.domain.calendar_feeds import CalendarFeed, FetchCount
 from appointments.domain.deliveries import Delivery
 from appointments.domain.departments import Department
 from appointments.domain.doctors import Doctor
@@ -266,6 +267,29 @@ class OutboxRepository(Protocol):
 
     async def deliveries_for(self, endpoint_id: UUID, page: PageRequest) -> Page[Delivery]:
         """Newest first."""
+
+
+class CalendarFeedRepository(Protocol):
+    async def add(self, feed: CalendarFeed) -> None: ...
+
+    async def get(self, feed_id: UUID) -> CalendarFeed | None: ...
+
+    async def save(self, feed: CalendarFeed) -> None: ...
+
+    async def search(self, scope: FeedScope, page: PageRequest) -> Page[CalendarFeed]:
+        """Active feeds `scope` admits, oldest first."""
+
+    async def fetch(
+        self, token_hash: str, now: datetime, window_started_after: datetime
+    ) -> tuple[CalendarFeed, FetchCount] | None:
+        """The active feed with this token hash, counting this fetch atomically (a
+        window older than `window_started_after` starts again at one); None if none."""
+
+    async def party_names(
+        self, doctor_ids: Collection[UUID], patient_ids: Collection[UUID]
+    ) -> dict[UUID, str]:
+        """Full names of these doctors and patients, in one round trip each (a feed's
+        event summaries)."""
 
 
 class PolicyRepository(Protocol):

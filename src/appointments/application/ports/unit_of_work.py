@@ -10,6 +10,7 @@ from appointments.application.ports.holds import HoldRepository, WaitlistReposit
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
+    CalendarFeedRepository,
     DepartmentRepository,
     DoctorRepository,
     IdempotencyRepository,
@@ -47,6 +48,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     holds: HoldRepository
     waitlist: WaitlistRepository
+    calendar_feeds: CalendarFeedRepository
 
     def record(self, event: Event | None) -> None:
         """Stamp the event (now, the request's id) to be written by `commit()`; None (an

@@ -23,8 +23,10 @@ from appointments.entrypoints.api.routers import (
     admin,
     appointments,
     auth,
+    calendar_feeds,
     departments,
     doctors,
+    fhir,
     health,
     holds,
     patients,
@@ -50,6 +52,8 @@ ROUTERS = (
     rooms,
     policy,
     auth,
+    calendar_feeds,
+    fhir,
     webhooks,  # /api/admin/webhooks: no admin route shares its paths
     admin,
     health,
@@ -90,6 +94,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = container
     for module in ROUTERS:
         app.include_router(module.router)
+    app.include_router(calendar_feeds.feed_router)
     offline_docs(app, docs_url="/docs", redoc_url="/redoc")
     if settings.metrics_enabled:
         metrics.install(app, container.engine(), settings.db_pool_size, settings.metrics_allow_from)

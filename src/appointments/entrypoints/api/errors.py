@@ -5,6 +5,7 @@ traceback."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, status
@@ -30,6 +31,7 @@ from appointments.domain.errors import (
     NotFound,
     RuleViolation,
 )
+from appointments.entrypoints.api import fhir
 
 log = logging.getLogger("appointments.api")
 
@@ -169,10 +171,23 @@ def _document_body_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _fhir_aware(handler: Handler) -> Handler:
+    """Under /fhir/R4 the same status and code, as a FHIR OperationOutcome."""
+
+    async def handle(request: Request, error: Exception) -> Response:
+        response = await handler(request, error)
+        return fhir.as_outcome(response) if fhir.is_fhir(request.url.path) else response
+
+    return handle
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(CodedError, _coded_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OverflowError, _out_of_range)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(CodedError, _fhir_aware(_coded_error))
+    app.add_exception_handler(RequestValidationError, _fhir_aware(_validation_error))
+    app.add_exception_handler(StarletteHTTPException, _fhir_aware(_http_error))
+    app.add_exception_handler(OverflowError, _fhir_aware(_out_of_range))
+    app.add_exception_handler(Exception, _fhir_aware(_unexpected))
     _document_body_errors(app)

@@ -54,6 +54,10 @@ def route_template(scope: Scope) -> str:
     return partial or UNMATCHED
 
 
+# A path parameter that is a credential: such paths are logged as their template.
+CREDENTIAL_IN_PATH = "{token}"
+
+
 class Observe:
     def __init__(self, app: ASGIApp, *, metrics: bool) -> None:
         self.app, self.metrics = app, metrics
@@ -82,6 +86,8 @@ class Observe:
 
     def _record(self, scope: Scope, status: int, seconds: float, user_id: UUID | None) -> None:
         method, path, route = scope["method"], scope["path"], route_template(scope)
+        if CREDENTIAL_IN_PATH in route:
+            path = route  # a calendar feed's URL is its credential: never in a log line
         if self.metrics:
             observe_request(route, method, status, seconds)
         client = scope.get("client")

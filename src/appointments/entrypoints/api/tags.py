@@ -60,5 +60,17 @@ TAGS: list[dict[str, Any]] = [
         "description": "Endpoints that receive the clinic's appointment events, signed the "
         "Standard Webhooks way, and their delivery logs. Admins only.",
     },
+    {
+        "name": "calendar-feeds",
+        "description": "Secret iCalendar URLs a calendar app subscribes to: a doctor's or "
+        "patient's own appointments (an admin makes them for anyone). The URL is shown once; "
+        "revoking a feed makes it answer 404.",
+    },
+    {
+        "name": "fhir",
+        "description": "A read-only FHIR R4 view (application/fhir+json) of appointments, "
+        "patients, doctors and free slots, with the same tokens and visibility as /api; "
+        "errors are OperationOutcomes with the same status codes.",
+    },
     {"name": "health", "description": "Liveness and readiness probes for load balancers."},
 ]

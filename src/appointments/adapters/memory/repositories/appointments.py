@@ -57,6 +57,7 @@ class MemoryAppointmentRepository(MemoryRepository):
                 and (filters.doctor_id is None or a.doctor_id == filters.doctor_id)
                 and (filters.patient_id is None or a.patient_id == filters.patient_id)
                 and (filters.status is None or a.status is filters.status)
+                and (filters.statuses is None or a.status in filters.statuses)
                 and (filters.starts_from is None or a.starts_at >= filters.starts_from)
                 and (filters.starts_before is None or a.starts_at < filters.starts_before)
             )

@@ -85,6 +85,8 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
             query = query.where(appointments.c.patient_id == filters.patient_id)
         if filters.status is not None:
             query = query.where(appointments.c.status == filters.status.value)
+        if filters.statuses is not None:
+            query = query.where(appointments.c.status.in_(sorted(filters.statuses)))
         if filters.starts_from is not None:
             query = query.where(appointments.c.starts_at >= filters.starts_from)
         if filters.starts_before is not None:
