@@ -520,10 +520,12 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
         departments,
         doctors,
         fhir,
+        holds,
         patients,
         policy,
         rooms,
         services,
+        waitlist,
         webhooks,
     )
 
@@ -540,6 +542,8 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
             webhooks,
             calendar_feeds,
             fhir,
+            holds,
+            waitlist,
         )
         for route in module.router.routes
         for method in route.methods  # type: ignore[attr-defined]
@@ -573,4 +577,6 @@ def _route_names() -> dict[str, str]:
         "calendar_feed": "{calendar_feed_id}",
         "feed_token": "{token}",
         "practitioner": "{practitioner_id}",
+        "hold": "{hold_id}",
+        "entry": "{entry_id}",
     }

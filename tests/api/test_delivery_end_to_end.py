@@ -34,6 +34,7 @@ from standardwebhooks import Webhook
 
 from appointments.adapters.sqlalchemy.engine import create_engine
 from appointments.adapters.sqlalchemy.tables import deliveries, outbox_messages
+from appointments.application.outbox import TIME_FREED
 from tests.api.support import PASSWORD, bearer
 from tests.api.test_booking_race import (
     APP,
@@ -156,8 +157,13 @@ async def _count(engine: AsyncEngine, query: Any) -> int:
         return int((await connection.execute(query)).scalar_one())
 
 
-def _outbox_rows() -> Any:
-    return select(func.count()).select_from(outbox_messages)
+def _outbox_rows(event_type: str | None = None) -> Any:
+    """Outbox rows that leave the building (or those of `event_type`: `time.freed`, the
+    internal one a cancellation adds for the waitlist)."""
+    rows = select(func.count()).select_from(outbox_messages)
+    if event_type is None:
+        return rows.where(outbox_messages.c.event_type != TIME_FREED)
+    return rows.where(outbox_messages.c.event_type == event_type)
 
 
 # --- the API ----------------------------------------------------------------------------
@@ -432,6 +438,7 @@ async def _exactly_once(
         assert delivery["last_error"] is None, delivery
         assert delivery["delivered_at"] is not None, delivery
     assert await _count(db, _outbox_rows()) == events
+    assert await _count(db, _outbox_rows(TIME_FREED)) == CANCELLATIONS
 
 
 # --- 2. a worker dies mid-delivery --------------------------------------------------------

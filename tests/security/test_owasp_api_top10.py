@@ -915,6 +915,17 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/rooms/{room_id}"): {"name": "Room {unique}"},
     ("POST", "/api/admin/webhooks"): {"url": "https://8.8.8.8/hooks/{unique}"},
     ("PATCH", "/api/admin/webhooks/{webhook_id}"): {"is_active": False},
+    ("POST", "/api/holds"): {
+        "doctor_id": "{doctor_id}",
+        "patient_id": "{patient_id}",
+        "starts_at": "{starts_at}",
+    },
+    ("POST", "/api/waitlist"): {
+        "doctor_id": "{doctor_id}",
+        "patient_id": "{patient_id}",
+        "date_from": "{day}",
+        "date_to": "{day}",
+    },
     ("POST", "/api/calendar-feeds"): {},  # your own calendar (an admin must name one: 422)
     # The defaults: storing them changes no later request of the matrix.
     ("PUT", "/api/policy"): {
@@ -967,6 +978,9 @@ async def test_api5_route_role_matrix(app: FastAPI, clinic: ApiClinic, engine: A
                 "room_id": str(uuid.uuid4()),
                 "webhook_id": str(uuid.uuid4()),
                 "calendar_feed_id": str(uuid.uuid4()),
+                "hold_id": str(uuid.uuid4()),
+                "entry_id": str(uuid.uuid4()),
+                "day": str(monday),
                 "practitioner_id": str(uuid.uuid4()),
                 "token": uuid.uuid4().hex,
                 # API.md's "that doctor" / "the patient themself": the caller's own ids.

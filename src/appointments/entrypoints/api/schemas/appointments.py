@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from appointments.domain.appointments import (
     CANCELLATION_REASON,
@@ -51,6 +51,15 @@ class AppointmentOut(Output):
 
 
 class AppointmentIn(Input):
+    # The schema says what the validator below enforces: a hold, or a doctor and a start.
+    model_config = ConfigDict(
+        **Input.model_config,
+        json_schema_extra={
+            "anyOf": [{"required": ["hold_id"]}, {"required": ["doctor_id", "starts_at"]}]
+        },
+    )
+    not_null = frozenset({"doctor_id", "starts_at", "hold_id"})
+
     doctor_id: UUID | None = Field(None, description="Required unless hold_id is given.")
     patient_id: UUID | None = None
     starts_at: UtcDatetime | None = Field(None, description="Required unless hold_id is given.")
