@@ -176,9 +176,12 @@ async def test_login_with_form_or_json_and_username_or_email(clinic: ApiClinic) 
         (None, {"username": "frank", "password": PASSWORD}),
         (None, {"username": "FRANK@example.com", "password": PASSWORD}),
     ]
+    # The JSON body at /api/auth/login too, and at its own operation (loginJson).
+    attempts += [(None, {"username": "frank", "password": PASSWORD, "path": "/json"})]
     for form, body in attempts:
         attempt = form or body
-        response = await clinic.client.post("/api/auth/login", data=form, json=body)
+        path = "/api/auth/login" + (body.pop("path", "") if body else "")
+        response = await clinic.client.post(path, data=form, json=body)
         assert response.status_code == 200, (attempt, response.text)
         body = response.json()
         assert body["token_type"] == "bearer"
@@ -194,11 +197,23 @@ async def test_login_with_form_or_json_and_username_or_email(clinic: ApiClinic) 
         pytest.param({"username": "frank", "password": PASSWORD, "extra": 1}, id="extra"),
     ],
 )
-async def test_login_json_shape_is_validated(clinic: ApiClinic, body: dict[str, Any]) -> None:
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/login/json"])
+async def test_login_json_shape_is_validated(
+    clinic: ApiClinic, body: dict[str, Any], path: str
+) -> None:
     await clinic.patient("frank")
-    response = await clinic.client.post("/api/auth/login", json=body)
+    response = await clinic.client.post(path, json=body)
     assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_failed"
     assert PASSWORD not in response.text
+
+
+async def test_json_login_refuses_a_wrong_password_like_the_form(clinic: ApiClinic) -> None:
+    await clinic.patient("frank")
+    body = {"username": "frank", "password": "wrong-password-1"}
+    response = await clinic.client.post("/api/auth/login/json", json=body)
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_credentials")
+    assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_wrong_password_unknown_user_and_deactivated_user_look_the_same(

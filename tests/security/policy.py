@@ -29,6 +29,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # auth
     ("POST", "/api/auth/register"): ANYONE,
     ("POST", "/api/auth/login"): ANYONE,
+    ("POST", "/api/auth/login/json"): ANYONE,
     ("GET", "/api/auth/me"): ANY_ROLE,
     ("POST", "/api/auth/logout"): ANY_ROLE,
     ("POST", "/api/auth/password"): ANY_ROLE,

@@ -866,6 +866,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "password": PASSWORD,
     },
     ("POST", "/api/auth/login"): {"username": "{login}", "password": PASSWORD},
+    ("POST", "/api/auth/login/json"): {"username": "{login}", "password": PASSWORD},
     ("POST", "/api/auth/password"): {
         "current_password": "not-the-password",
         "new_password": "another-passphrase",

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 from appointments.container import Container
-from appointments.entrypoints.api import errors, metrics
+from appointments.entrypoints.api import errors, metrics, openapi
 from appointments.entrypoints.api.docs import offline_docs
 from appointments.entrypoints.api.idempotency import Idempotency
 from appointments.entrypoints.api.limits import BodySizeLimit
@@ -99,6 +99,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     if settings.metrics_enabled:
         metrics.install(app, container.engine(), settings.db_pool_size, settings.metrics_allow_from)
     errors.install(app)
+    openapi.install(app)  # after every route: it reads them all
     # Added first, so innermost: the body it buffers is already bounded by BodySizeLimit,
     # and CORS and request ids decorate its replays like any other answer.
     app.add_middleware(Idempotency, container=container)

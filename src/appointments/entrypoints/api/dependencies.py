@@ -22,6 +22,11 @@ from appointments.container import Container
 from appointments.domain.text import SEARCH_TERM
 from appointments.entrypoints.api.observe import note_user
 
+# Attributes of the dependencies `use` builds, read by the OpenAPI document (openapi.py):
+# the route runs a use-case (so it uses the database), restricted to these roles.
+USE_CASE = "use_case"
+RESTRICTED_TO = "restricted_to"
+
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
 
@@ -64,6 +69,7 @@ def use(provider: providers.Provider[Any]) -> Callable[..., Awaitable[Any]]:
             return request.app.state.container.providers[name]()
 
         build.__name__ = f"use_{name}"
+        setattr(build, USE_CASE, name)
         return build
 
     roles = cls.roles
@@ -73,6 +79,8 @@ def use(provider: providers.Provider[Any]) -> Callable[..., Awaitable[Any]]:
         return request.app.state.container.providers[name]()
 
     build_for_role.__name__ = f"use_{name}"
+    setattr(build_for_role, USE_CASE, name)
+    setattr(build_for_role, RESTRICTED_TO, frozenset(roles))
     return build_for_role
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
@@ -35,6 +35,56 @@ from appointments.entrypoints.api import fhir
 
 log = logging.getLogger("appointments.api")
 
+
+class EdgeError(CodedError):
+    """An error answered by the HTTP edge itself, before or around any use-case: its
+    status is its own, not its category's."""
+
+    http_status: ClassVar[int]
+
+
+class ValidationFailed(EdgeError):
+    """The request does not match the operation's schema; `detail` is FastAPI's list."""
+
+    code = "validation_failed"
+    default_detail = "The request is invalid."
+    http_status = status.HTTP_422_UNPROCESSABLE_CONTENT
+
+
+class MalformedBody(EdgeError):
+    code = "malformed_json"
+    default_detail = "The request body is not valid JSON or form data."
+    http_status = status.HTTP_400_BAD_REQUEST
+
+
+class PayloadTooLarge(EdgeError):
+    code = "payload_too_large"
+    default_detail = "The request body is too large."
+    http_status = status.HTTP_413_CONTENT_TOO_LARGE
+
+
+class MethodNotAllowed(EdgeError):
+    code = "method_not_allowed"
+    default_detail = "Method Not Allowed"
+    http_status = status.HTTP_405_METHOD_NOT_ALLOWED
+
+
+class InternalError(EdgeError):
+    """A bug: logged, and the client gets no traceback."""
+
+    code = "internal_error"
+    default_detail = "Internal server error."
+    http_status = status.HTTP_500_INTERNAL_SERVER_ERROR
+
+
+class HttpError(EdgeError):
+    """Any other status Starlette raises on its own (none is expected: like a 500)."""
+
+    code = "http_error"
+    default_detail = "The request failed."
+    http_status = status.HTTP_400_BAD_REQUEST
+
+
 STATUS_BY_CATEGORY: list[tuple[type[CodedError], int]] = [
     (NotAuthenticated, status.HTTP_401_UNAUTHORIZED),
     (Forbidden, status.HTTP_403_FORBIDDEN),
@@ -46,8 +96,15 @@ STATUS_BY_CATEGORY: list[tuple[type[CodedError], int]] = [
 ]
 
 
+def status_of(kind: type[CodedError]) -> int:
+    """The HTTP status of an error class: its own at the edge, else its category's."""
+    if issubclass(kind, EdgeError):
+        return kind.http_status
+    return next((s for category, s in STATUS_BY_CATEGORY if issubclass(kind, category)), 400)
+
+
 def error_response(error: CodedError) -> JSONResponse:
-    code = next((s for kind, s in STATUS_BY_CATEGORY if isinstance(error, kind)), 400)
+    code = status_of(type(error))
     headers: dict[str, str] = {}
     if isinstance(error, NotAuthenticated):
         headers["WWW-Authenticate"] = "Bearer"
@@ -72,13 +129,13 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     errors = error.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return JSONResponse(
-            {"detail": "The request body is not valid JSON.", "code": "malformed_json"},
-            status_code=status.HTTP_400_BAD_REQUEST,
-        )
+        return error_response(MalformedBody("The request body is not valid JSON."))
     return JSONResponse(
-        {"detail": jsonable_encoder(_safe_validation_errors(errors)), "code": "validation_failed"},
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        {
+            "detail": jsonable_encoder(_safe_validation_errors(errors)),
+            "code": ValidationFailed.code,
+        },
+        status_code=ValidationFailed.http_status,
     )
 
 
@@ -92,17 +149,15 @@ async def _unexpected(_: Request, error: Exception) -> JSONResponse:
     if isinstance(translated, CodedError):
         return error_response(translated)
     log.exception("unhandled error", exc_info=error)
-    return JSONResponse(
-        {"detail": "Internal server error.", "code": "internal_error"},
-        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+    return error_response(InternalError())
 
 
 # Starlette's own errors (no route, wrong method...), coded like every other error.
-HTTP_ERROR_CODES = {
-    status.HTTP_404_NOT_FOUND: "not_found",
-    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
-    status.HTTP_413_CONTENT_TOO_LARGE: "payload_too_large",
+HTTP_ERRORS: dict[int, type[CodedError]] = {
+    status.HTTP_400_BAD_REQUEST: MalformedBody,  # a form body that cannot be parsed
+    status.HTTP_404_NOT_FOUND: NotFound,
+    status.HTTP_405_METHOD_NOT_ALLOWED: MethodNotAllowed,
+    status.HTTP_413_CONTENT_TOO_LARGE: PayloadTooLarge,
 }
 
 
@@ -111,12 +166,12 @@ async def _http_error(request: Request, error: Exception) -> Response:
     if error.status_code == status.HTTP_413_CONTENT_TOO_LARGE:
         # Same body as the middleware's early 413 (declared Content-Length).
         return JSONResponse(
-            {"detail": error.detail, "code": "payload_too_large"}, status_code=error.status_code
+            {"detail": error.detail, "code": PayloadTooLarge.code}, status_code=error.status_code
         )
     if error.status_code in (status.HTTP_204_NO_CONTENT, status.HTTP_304_NOT_MODIFIED):
         return await http_exception_handler(request, error)  # no body
     if error.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
-        code = HTTP_ERROR_CODES.get(error.status_code, "http_error")
+        code = HTTP_ERRORS.get(error.status_code, HttpError).code
         return JSONResponse(
             {"detail": error.detail, "code": code},
             status_code=error.status_code,
@@ -139,36 +194,10 @@ async def _http_error(request: Request, error: Exception) -> Response:
             "origin (e.g. http://localhost:5173)."
         )
     return JSONResponse(
-        {"detail": detail, "code": "method_not_allowed"},
+        {"detail": detail, "code": MethodNotAllowed.code},
         status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
         headers={"Allow": ", ".join(sorted(allowed))},
     )
-
-
-# Every operation that reads a body can also answer these, before any route code runs.
-BODY_ERRORS = {
-    status.HTTP_400_BAD_REQUEST: "The request body is not valid JSON or form data.",
-    status.HTTP_413_CONTENT_TOO_LARGE: "The request body is too large.",
-}
-
-
-def _document_body_errors(app: FastAPI) -> None:
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = generate()
-            error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
-            for path_item in schema.get("paths", {}).values():
-                for operation in path_item.values():
-                    if isinstance(operation, dict) and "requestBody" in operation:
-                        for code, description in BODY_ERRORS.items():
-                            operation["responses"].setdefault(
-                                str(code), {"description": description, "content": error}
-                            )
-        return app.openapi_schema  # type: ignore[return-value]
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -190,4 +219,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _fhir_aware(_http_error))
     app.add_exception_handler(OverflowError, _fhir_aware(_out_of_range))
     app.add_exception_handler(Exception, _fhir_aware(_unexpected))
-    _document_body_errors(app)

@@ -32,7 +32,9 @@ log = logging.getLogger("appointments.api")
 METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Logging in and out and changing a password are never replayed: a replayed login would
 # hand out a token again, a replayed logout would answer for a token it did not revoke.
-EXEMPT = frozenset({"/api/auth/login", "/api/auth/logout", "/api/auth/password"})
+EXEMPT = frozenset(
+    {"/api/auth/login", "/api/auth/login/json", "/api/auth/logout", "/api/auth/password"}
+)
 HEADER = b"idempotency-key"
 # What a replay repeats besides status and body: the headers that describe the content.
 KEPT_HEADERS = frozenset(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from appointments.application import audit, stats, users
 from appointments.application.ports.queries import AuditFilter, UserFilter
 from appointments.container import Container
+from appointments.domain.errors import EmailTaken, InvalidValue, LastAdmin, NotFound, UsernameTaken
 from appointments.domain.users import Role
 from appointments.entrypoints.api.dependencies import (
     CurrentActor,
@@ -28,7 +29,7 @@ from appointments.entrypoints.api.schemas.users import (
     UserOut,
 )
 
-router = APIRouter(prefix="/api/admin", tags=["admin"], responses=errors(401, 403, 422, 503))
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=errors(401, 403, 503))
 
 
 @router.get("/dashboard/stats", response_model=DashboardOut)
@@ -36,6 +37,14 @@ async def get_dashboard_stats(
     actor: CurrentActor,
     get_stats: Annotated[stats.GetDashboardStats, Depends(use(Container.dashboard_stats))],
 ) -> DashboardOut:
+    """Dashboard figures
+
+    Users by role, departments, doctors, patients, and appointments by status, today
+    (in the clinic's zone), in the next 7 days, late cancellations and no-shows over the
+    last 30 days.
+
+    Who: ADMIN.
+    """
     found = await get_stats(actor)
     return DashboardOut(
         users=UsersStats(
@@ -69,7 +78,13 @@ async def list_audit_events(
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
 ) -> PageOut[AuditEventOut]:
-    """The audit trail, newest first; `since` inclusive, `until` exclusive."""
+    """The audit trail
+
+    Every recorded change, newest first; filter by entity, actor, action and time
+    (`since` inclusive, `until` exclusive). Records can never be changed.
+
+    Who: ADMIN.
+    """
     filters = AuditFilter(
         entity_type=entity_type,
         entity_id=entity_id,
@@ -90,6 +105,12 @@ async def list_users(
     is_active: bool | None = None,
     q: SearchQuery = None,
 ) -> PageOut[UserOut]:
+    """List users
+
+    Filter by `role`, `is_active` and free text `q` (username, email, full name).
+
+    Who: ADMIN.
+    """
     found = await list_users(actor, UserFilter(role=role, is_active=is_active, q=q), page)
     return page_out(UserOut, found)
 
@@ -98,13 +119,20 @@ async def list_users(
     "/users",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=errors(409),
+    responses=errors(EmailTaken, UsernameTaken, InvalidValue),
 )
 async def create_user(
     body: AdminUserCreateIn,
     actor: CurrentActor,
     create: Annotated[users.CreateUser, Depends(use(Container.create_user))],
 ) -> UserOut:
+    """Create a user
+
+    A login of any role. A DOCTOR login made here has no doctor record: create doctors
+    with createDoctor.
+
+    Who: ADMIN.
+    """
     data = users.NewUser(body.email, body.username, body.full_name, body.password)
     return UserOut.model_validate(await create(actor, data, body.role))
 
@@ -115,27 +143,50 @@ async def get_user(
     actor: CurrentActor,
     get: Annotated[users.GetUser, Depends(use(Container.get_user))],
 ) -> UserOut:
+    """Get a user
+
+    Who: ADMIN.
+    """
     return UserOut.model_validate(await get(actor, user_id))
 
 
-@router.patch("/users/{user_id}", response_model=UserOut, responses=errors(404, 409))
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserOut,
+    responses=errors(NotFound, LastAdmin, InvalidValue),
+)
 async def update_user(
     user_id: UUID,
     body: AdminUserPatchIn,
     actor: CurrentActor,
     update: Annotated[users.UpdateUser, Depends(use(Container.update_user))],
 ) -> UserOut:
+    """Update a user
+
+    Any of `full_name`, `role`, `is_active`, `password`. Deactivating revokes the user's
+    tokens; leaving no active admin is `last_admin`.
+
+    Who: ADMIN.
+    """
     changes = body.changes(users.UserChanges)
     return UserOut.model_validate(await update(actor, user_id, changes))
 
 
 @router.delete(
-    "/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409)
+    "/users/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(NotFound, LastAdmin),
 )
 async def deactivate_user(
     user_id: UUID,
     actor: CurrentActor,
     deactivate: Annotated[users.DeactivateUser, Depends(use(Container.deactivate_user))],
 ) -> Response:
+    """Deactivate a user
+
+    The user can no longer log in and their tokens are revoked; history is kept.
+
+    Who: ADMIN.
+    """
     await deactivate(actor, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,8 +7,15 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from appointments.application import auth
+from appointments.application.errors import (
+    DatabaseUnavailable,
+    InvalidCredentials,
+    TooManyAttempts,
+    WrongCurrentPassword,
+)
 from appointments.application.users import NewUser, PatientDetails
 from appointments.container import Container
+from appointments.domain.errors import EmailTaken, InvalidValue, UsernameTaken
 from appointments.domain.text import Length
 from appointments.domain.users import LOGIN_NAME, PASSWORD_ATTEMPT
 from appointments.entrypoints.api.dependencies import CurrentActor, use
@@ -47,7 +54,6 @@ LOGIN_BODY = {
                     },
                 }
             },
-            "application/json": {"schema": LoginIn.model_json_schema()},
         },
     }
 }
@@ -70,13 +76,19 @@ async def _login_form(request: Request) -> LoginIn:
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=errors(409, 422),
+    responses=errors(EmailTaken, UsernameTaken, InvalidValue, DatabaseUnavailable),
 )
 async def register_patient(
     body: RegisterIn,
     register: Annotated[auth.RegisterPatient, Depends(use(Container.register_patient))],
 ) -> UserOut:
-    """Create a PATIENT login and its patient record."""
+    """Register as a patient
+
+    Creates a PATIENT login and its patient record; email and username are unique,
+    case-insensitive. Log in afterwards for a token.
+
+    Who: anyone (no token).
+    """
     user = await register(
         NewUser(body.email, body.username, body.full_name, body.password),
         PatientDetails(body.phone, body.date_of_birth),
@@ -85,13 +97,41 @@ async def register_patient(
 
 
 @router.post(
-    "/login", response_model=TokenOut, openapi_extra=LOGIN_BODY, responses=errors(401, 422, 429)
+    "/login",
+    response_model=TokenOut,
+    openapi_extra=LOGIN_BODY,
+    responses=errors(InvalidCredentials, TooManyAttempts),
 )
 async def login(
     credentials: Annotated[LoginIn, Depends(_login_form)],
     login: Annotated[auth.Login, Depends(use(Container.login))],
 ) -> TokenOut:
-    """Username or email, and password (OAuth2 form or JSON)."""
+    """Log in
+
+    `username` (the username or the email) and `password` as an OAuth2 password form
+    (what Swagger's Authorize sends); the same as a JSON body is accepted here too, and
+    documented as loginJson. Answers a bearer token. A wrong password, an unknown and a
+    deactivated user all get the same 401; repeated failures 429 with `Retry-After`.
+
+    Who: anyone (no token).
+    """
+    issued = await login(credentials.username, credentials.password)
+    return TokenOut(access_token=issued.token, expires_in=issued.expires_in)
+
+
+@router.post(
+    "/login/json", response_model=TokenOut, responses=errors(InvalidCredentials, TooManyAttempts)
+)
+async def login_json(
+    credentials: LoginIn, login: Annotated[auth.Login, Depends(use(Container.login))]
+) -> TokenOut:
+    """Log in with JSON
+
+    The same as login, with a JSON body `{username, password}`: one documented body
+    type per operation, so generated clients get a plain `loginJson(body)`.
+
+    Who: anyone (no token).
+    """
     issued = await login(credentials.username, credentials.password)
     return TokenOut(access_token=issued.token, expires_in=issued.expires_in)
 
@@ -100,6 +140,12 @@ async def login(
 async def get_me(
     actor: CurrentActor, get_me: Annotated[auth.GetMe, Depends(use(Container.get_me))]
 ) -> MeOut:
+    """Who am I
+
+    The caller's user, with `patient_id` or `doctor_id` where they have that record.
+
+    Who: any role.
+    """
     found = await get_me(actor)
     return MeOut.model_validate(
         {
@@ -114,17 +160,32 @@ async def get_me(
 async def logout(
     actor: CurrentActor, logout: Annotated[auth.Logout, Depends(use(Container.logout))]
 ) -> Response:
-    """Revoke the presented token everywhere until it expires."""
+    """Log out
+
+    Revokes the presented token everywhere (every worker, every instance) until it
+    expires.
+
+    Who: any role.
+    """
     await logout(actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=errors(*AUTH_ERRORS))
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(*AUTH_ERRORS, WrongCurrentPassword, InvalidValue),
+)
 async def change_password(
     body: PasswordChangeIn,
     actor: CurrentActor,
     change: Annotated[auth.ChangePassword, Depends(use(Container.change_password))],
 ) -> Response:
-    """Change the password; every token issued before is revoked."""
+    """Change my password
+
+    `current_password` must be right; every token issued before is revoked.
+
+    Who: any role.
+    """
     await change(actor, body.current_password, body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

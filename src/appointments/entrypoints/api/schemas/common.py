@@ -25,6 +25,12 @@ from appointments.domain.contact import FULL_NAME, PHONE
 from appointments.domain.text import Length
 from appointments.domain.users import PASSWORD, USERNAME_PATTERN
 
+# Routers find the error helpers here too (re-exported).
+from appointments.entrypoints.api.openapi import AUTH_ERRORS as AUTH_ERRORS
+from appointments.entrypoints.api.openapi import RETRY_AFTER as RETRY_AFTER
+from appointments.entrypoints.api.openapi import ErrorOut as ErrorOut
+from appointments.entrypoints.api.openapi import errors as errors
+
 T = TypeVar("T")
 C = TypeVar("C")
 
@@ -166,34 +172,6 @@ class PageOut(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
-
-
-class ErrorOut(BaseModel):
-    """Every error body: `code` is always there (`validation_failed` for request
-    validation errors, whose `detail` is FastAPI's list)."""
-
-    detail: str | list[dict[str, Any]]
-    code: str
-
-
-RETRY_AFTER = {
-    "Retry-After": {
-        "description": "Whole seconds to wait before trying again.",
-        "schema": {"type": "integer", "minimum": 1},
-    }
-}
-
-
-def errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the error statuses a route can answer; a 429 documents its
-    Retry-After header."""
-    return {
-        code: {"model": ErrorOut, **({"headers": RETRY_AFTER} if code == 429 else {})}
-        for code in status_codes
-    }
-
-
-AUTH_ERRORS = (401, 422, 503)
 
 
 M = TypeVar("M", bound=BaseModel)
