@@ -16,6 +16,7 @@ from appointments.domain.errors import (
     ChangeWindowClosed,
     Conflict,
     DoctorUnavailable,
+    HoldExpired,
     InactiveParty,
     InThePast,
     InvalidDuration,
@@ -117,7 +118,7 @@ async def get_appointment_history(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=AppointmentOut,
-    responses=errors(*BOOKING_ERRORS, BookingLimitReached),
+    responses=errors(*BOOKING_ERRORS, BookingLimitReached, HoldExpired),
 )
 async def book_appointment(
     body: AppointmentIn,

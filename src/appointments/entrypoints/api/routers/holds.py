@@ -7,27 +7,36 @@ from fastapi import APIRouter, Depends, Response, status
 
 from appointments.application import holds as uc
 from appointments.container import Container
+from appointments.domain.errors import BookingLimitReached, NotFound
 from appointments.entrypoints.api.dependencies import CurrentActor, use
+from appointments.entrypoints.api.routers.appointments import BOOKING_ERRORS
 from appointments.entrypoints.api.schemas.calendar import HoldIn, HoldOut
 from appointments.entrypoints.api.schemas.common import errors
 
-router = APIRouter(prefix="/api/holds", tags=["holds"], responses=errors(401, 422, 503))
+router = APIRouter(prefix="/api/holds", tags=["holds"], responses=errors(401, 503))
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=HoldOut,
-    responses=errors(403, 404, 409),
+    responses=errors(*BOOKING_ERRORS, BookingLimitReached),
 )
 async def place_hold(
     body: HoldIn,
     actor: CurrentActor,
     place: Annotated[uc.PlaceHold, Depends(use(Container.place_hold))],
 ) -> HoldOut:
-    """Keep a slot for HOLD_MINUTES while the patient finishes booking: nobody else can
-    book or hold it meanwhile. Who: as booking (a patient for themself, a doctor into
-    their own calendar, an admin anyone). Book it with `hold_id` on bookAppointment."""
+    """Hold a slot
+
+    Keep a slot for HOLD_MINUTES while the patient finishes booking: nobody else can book
+    or hold it meanwhile, and availability leaves it out. Every booking rule applies, and
+    a patient's booking policy. Book it with `hold_id` (bookAppointment); it runs out by
+    itself at `expires_at`.
+
+    Who: as booking: a PATIENT for themself; ADMIN for any patient; a DOCTOR into their
+    own calendar, for any patient.
+    """
     request = uc.HoldRequest(
         doctor_id=body.doctor_id,
         starts_at=body.starts_at,
@@ -40,23 +49,33 @@ async def place_hold(
     return HoldOut.model_validate(await place(actor, request))
 
 
-@router.get("/{hold_id}", response_model=HoldOut, responses=errors(404))
+@router.get("/{hold_id}", response_model=HoldOut, responses=errors(NotFound))
 async def get_hold(
     hold_id: UUID,
     actor: CurrentActor,
     get: Annotated[uc.GetHold, Depends(use(Container.get_hold))],
 ) -> HoldOut:
-    """A live hold, for its patient, its doctor and admins (an expired one is a 404)."""
+    """Get a hold
+
+    A live hold; one that has run out is `not_found`.
+
+    Who: ADMIN; the hold's patient and doctor. Anyone else gets `not_found`.
+    """
     return HoldOut.model_validate(await get(actor, hold_id))
 
 
-@router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
+@router.delete("/{hold_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(NotFound))
 async def release_hold(
     hold_id: UUID,
     actor: CurrentActor,
     release: Annotated[uc.ReleaseHold, Depends(use(Container.release_hold))],
 ) -> Response:
-    """Give the held time back at once (a waitlist offer's hold: the offer is declined).
-    Who: its patient, its doctor, admins."""
+    """Release a hold
+
+    Give the held time back at once. The hold of a waitlist offer: the offer is declined
+    (the entry waits again in its place; the time goes to the next in line).
+
+    Who: ADMIN; the hold's patient and doctor. Anyone else gets `not_found`.
+    """
     await release(actor, hold_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
