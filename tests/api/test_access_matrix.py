@@ -112,6 +112,12 @@ async def build_world(clinic: ApiClinic) -> World:
         "/api/admin/webhooks", json={"url": "https://8.8.8.8/hooks"}, headers=admin.headers
     )
     assert webhook.status_code == 201, webhook.text
+    series = await clinic.client.post(
+        "/api/appointments/series",
+        json={**_series_body(monday, doctor, patient, 10), "reason": "Series"},
+        headers=admin.headers,
+    )
+    assert series.status_code == 201, series.text
     world.ids = {
         "department": department,
         "empty_department": await clinic.department(admin),
@@ -122,8 +128,19 @@ async def build_world(clinic: ApiClinic) -> World:
         "service": str(service.json()["id"]),
         "room": str(room.json()["id"]),
         "webhook": str(webhook.json()["id"]),
+        "series": str(series.json()["id"]),
     }
     return world
+
+
+def _series_body(monday: date, doctor: Party, patient: Party, hour: int) -> dict[str, Any]:
+    """Two weekly occurrences from `monday` at `hour`."""
+    return {
+        "doctor_id": str(doctor.doctor_id),
+        "patient_id": str(patient.patient_id),
+        "starts_at": at(monday, hour).isoformat(),
+        "recurrence": {"frequency": "weekly", "count": 2},
+    }
 
 
 async def checked_in(world: World) -> None:
@@ -278,6 +295,20 @@ ENDPOINTS: dict[str, Endpoint] = {
         "POST", APPOINTMENT + "/cancel", PARTIES_ONLY, lambda w: {"reason": "Cannot come"}
     ),
     "appointments.delete": Endpoint("DELETE", APPOINTMENT, (204, 204, 404, 204, 404, 401)),
+    # series
+    "series.create": Endpoint(
+        "POST",
+        "/api/appointments/series",
+        (201, 201, 403, 201, 404, 401),
+        lambda w: _series_body(w.monday, w.parties["doctor"], w.parties["patient"], 12),
+    ),
+    "series.get": Endpoint("GET", "/api/appointments/series/{series}", PARTIES_ONLY),
+    "series.cancel": Endpoint(
+        "POST",
+        "/api/appointments/series/{series}/cancel",
+        PARTIES_ONLY,
+        lambda w: {"reason": "Cannot come"},
+    ),
     # services
     "services.list": Endpoint("GET", "/api/services", everyone()),
     "services.get": Endpoint("GET", "/api/services/{service}", everyone()),
@@ -344,7 +375,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 # Objects whose very existence is private: a caller who may not see them must get the
 # same answer as for an id that does not exist.
-PRIVATE = ("patient", "appointment")
+PRIVATE = ("patient", "appointment", "series")
 
 
 async def _call(
@@ -434,6 +465,7 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
         patients,
         policy,
         rooms,
+        series,
         services,
         webhooks,
     )
@@ -445,6 +477,7 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
             doctors,
             patients,
             appointments,
+            series,
             services,
             rooms,
             policy,
@@ -474,4 +507,5 @@ def _route_names() -> dict[str, str]:
         "service": "{service_id}",
         "room": "{room_id}",
         "webhook": "{webhook_id}",
+        "series": "{series_id}",
     }

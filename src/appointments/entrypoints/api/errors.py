@@ -29,6 +29,7 @@ from appointments.domain.errors import (
     InvalidValue,
     NotFound,
     RuleViolation,
+    SeriesRefused,
 )
 
 log = logging.getLogger("appointments.api")
@@ -45,15 +46,21 @@ STATUS_BY_CATEGORY: list[tuple[type[CodedError], int]] = [
 
 
 def error_response(error: CodedError) -> JSONResponse:
-    code = next((s for kind, s in STATUS_BY_CATEGORY if isinstance(error, kind)), 400)
+    # A refused series answers with its first failing occurrence's status.
+    judged = error.first if isinstance(error, SeriesRefused) else error
+    code = next((s for kind, s in STATUS_BY_CATEGORY if isinstance(judged, kind)), 400)
     headers: dict[str, str] = {}
     if isinstance(error, NotAuthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(error, TooManyAttempts):
         headers["Retry-After"] = str(error.retry_after)
-    return JSONResponse(
-        {"detail": error.detail, "code": error.code}, status_code=code, headers=headers
-    )
+    body: dict[str, Any] = {"detail": error.detail, "code": error.code}
+    if isinstance(error, SeriesRefused):
+        body["conflicts"] = [
+            {"starts_at": starts_at.isoformat(), "code": failed}
+            for starts_at, failed in error.conflicts
+        ]
+    return JSONResponse(body, status_code=code, headers=headers)
 
 
 async def _coded_error(_: Request, error: Exception) -> JSONResponse:
