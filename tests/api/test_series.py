@@ -287,3 +287,12 @@ async def test_weekly_series_keep_local_time_across_dst(zoned: tuple[ApiClinic, 
     )
     offsets = {s - (first + timedelta(weeks=k)) for k, s in enumerate(starts)}
     assert offsets == {timedelta(0), -timedelta(hours=1)}  # an hour earlier in UTC after
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"])
+async def test_the_series_path_is_no_appointment_id(world: World, method: str) -> None:
+    response = await world.clinic.client.request(method, SERIES, headers=world.admin.headers)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == "POST"
+    if method != "HEAD":
+        assert response.json()["code"] == "method_not_allowed"

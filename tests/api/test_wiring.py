@@ -140,7 +140,7 @@ async def test_no_route_answers_500(clinic: ApiClinic) -> None:
         response = await clinic.client.request(method, _concrete(path), json=body, headers=headers)
         if response.status_code >= 500 or response.status_code == 401:
             broken.append((method, path, response.status_code, response.text))
-        elif response.status_code >= 400:
+        elif response.status_code >= 400 and method != "HEAD":  # a HEAD answer has no body
             assert response.json()["detail"], (method, path)
     assert broken == []
 

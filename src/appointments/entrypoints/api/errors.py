@@ -135,6 +135,11 @@ async def _http_error(request: Request, error: Exception) -> Response:
         match, _ = route.matches(request.scope)
         if match != Match.NONE:
             allowed |= route.methods or set()
+    return method_not_allowed(request, allowed)
+
+
+def method_not_allowed(request: Request, allowed: set[str]) -> JSONResponse:
+    """The 405, `Allow` listing `allowed`."""
     detail = "Method Not Allowed"
     if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
         # A browser's preflight, and CORS is off (with CORS_ORIGINS set, the CORS

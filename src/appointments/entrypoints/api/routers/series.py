@@ -1,12 +1,13 @@
-"""Recurring appointments. Registered before the appointments router: its paths would
-otherwise be read as `/api/appointments/{appointment_id}`."""
+"""Recurring appointments. Registered before the appointments router, whose
+`/api/appointments/{appointment_id}` routes would otherwise take `series` for an id."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, status
+from fastapi import APIRouter, Body, Depends, Request, status
+from fastapi.responses import JSONResponse
 
 from appointments.application import series as uc
 from appointments.container import Container
@@ -14,6 +15,7 @@ from appointments.domain.errors import SeriesRefused
 from appointments.domain.series import Frequency, Recurrence
 from appointments.entrypoints.api import metrics
 from appointments.entrypoints.api.dependencies import CurrentActor, use
+from appointments.entrypoints.api.errors import method_not_allowed
 from appointments.entrypoints.api.schemas.appointments import AppointmentOut, CancelIn
 from appointments.entrypoints.api.schemas.common import errors
 from appointments.entrypoints.api.schemas.series import SeriesIn, SeriesOut, series_errors
@@ -69,6 +71,16 @@ async def book_series(
         raise
     metrics.BOOKINGS.inc(len(series.appointments))
     return _out(series)
+
+
+@router.api_route(
+    "", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+)
+async def series_collection_method_not_allowed(request: Request) -> JSONResponse:
+    """Only POST: any other method would reach the appointments router's
+    /api/appointments/{appointment_id} routes with `series` as the id (a 422, and an
+    Allow header naming their methods), not the 405."""
+    return method_not_allowed(request, {"POST"})
 
 
 @router.get("/{series_id}", response_model=SeriesOut, responses=errors(404))
