@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import seed
+import series
 import waitlist
 
 REPO = Path(__file__).resolve().parents[1]
@@ -644,6 +645,20 @@ def phase_big(cfg: argparse.Namespace, now: datetime, zone: ZoneInfo) -> dict[st
             "POST /api/appointments with a buffered service", base, timed, 201, cfg, warmup=warm
         )
         results["book_service"]["rows_created_incl_warmup"] = bookings_in_db() - before
+        warm = write_requests(
+            "book_series_warm", series.series_lines(admin, data, zone, today, 0, 400)
+        )
+        timed = write_requests(
+            "book_series", series.series_lines(admin, data, zone, today, 400, 8_000)
+        )
+        before = bookings_in_db()
+        results["book_series"] = measure(
+            "POST /api/appointments/series (12 weekly)", base, timed, 201, cfg, warmup=warm
+        )
+        results["book_series"]["occurrences_per_s"] = round(
+            results["book_series"]["rps"] * series.OCCURRENCES, 1
+        )
+        results["book_series"]["rows_created_incl_warmup"] = bookings_in_db() - before
         results["availability_service_room"] = measure(
             "GET availability (one week, service and room)", base,
             write_requests(
@@ -880,6 +895,7 @@ def markdown(report: dict[str, Any]) -> str:
         ("POST /api/appointments with an Idempotency-Key", big["book_with_key"]),
         ("POST /api/appointments, audit + outbox off (bench only)", big["book_without_audit"]),
         ("POST /api/appointments with a buffered service", big["book_service"]),
+        ("POST /api/appointments/series (12 weekly occurrences)", big["book_series"]),
         (
             f"GET /api/doctors/{{id}}/availability, 1 week, service + room ({n_big:,})",
             big["availability_service_room"],

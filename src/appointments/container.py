@@ -32,6 +32,7 @@ from appointments.application import (
     policy,
     rooms,
     schedules,
+    series,
     services,
     stats,
     users,
@@ -196,6 +197,9 @@ class Container(containers.DeclarativeContainer):
     list_appointments = providers.Factory(appointments.ListAppointments, read_uow, clinic)
     update_appointment = providers.Factory(appointments.UpdateAppointment, uow, clock, clinic)
     change_status = providers.Factory(appointments.ChangeStatus, uow, clock)
+    book_series = providers.Factory(series.BookSeries, uow, clock, clinic)
+    get_series = providers.Factory(series.GetSeries, read_uow)
+    cancel_series = providers.Factory(series.CancelSeries, uow, clock)
 
     # holds and the waitlist
     place_hold = providers.Factory(holds.PlaceHold, uow, clock, clinic)

@@ -68,9 +68,3 @@ async def test_a_saved_occurrence_keeps_its_series(backend: Backend, seed: Seed)
         [again] = await uow.appointments.in_series(series_id)
     assert again.series_id == series_id
     assert again.status is Status.CANCELLED
-
-
-def _admin():  # type: ignore[no-untyped-def]
-    from appointments.domain.appointments import CancelledBy
-
-    return CancelledBy.ADMIN

@@ -128,6 +128,12 @@ async def build_world(clinic: ApiClinic) -> World:
     assert entry.status_code == 201, entry.text
     feed = await clinic.client.post("/api/calendar-feeds", headers=patient.headers)
     assert feed.status_code == 201, feed.text
+    series = await clinic.client.post(
+        "/api/appointments/series",
+        json={**_series_body(monday, doctor, patient, 10), "reason": "Series"},
+        headers=admin.headers,
+    )
+    assert series.status_code == 201, series.text
     world.ids = {
         "hold": str(hold.json()["id"]),
         "entry": str(entry.json()["id"]),
@@ -143,8 +149,19 @@ async def build_world(clinic: ApiClinic) -> World:
         "calendar_feed": str(feed.json()["id"]),
         "feed_token": str(feed.json()["url"]).rsplit("/", 1)[1].removesuffix(".ics"),
         "practitioner": str(doctor.doctor_id),
+        "series": str(series.json()["id"]),
     }
     return world
+
+
+def _series_body(monday: date, doctor: Party, patient: Party, hour: int) -> dict[str, Any]:
+    """Two weekly occurrences from `monday` at `hour`."""
+    return {
+        "doctor_id": str(doctor.doctor_id),
+        "patient_id": str(patient.patient_id),
+        "starts_at": at(monday, hour).isoformat(),
+        "recurrence": {"frequency": "weekly", "count": 2},
+    }
 
 
 async def checked_in(world: World) -> None:
@@ -308,6 +325,20 @@ ENDPOINTS: dict[str, Endpoint] = {
         "POST", APPOINTMENT + "/cancel", PARTIES_ONLY, lambda w: {"reason": "Cannot come"}
     ),
     "appointments.delete": Endpoint("DELETE", APPOINTMENT, (204, 204, 404, 204, 404, 401)),
+    # series
+    "series.create": Endpoint(
+        "POST",
+        "/api/appointments/series",
+        (201, 201, 403, 201, 404, 401),
+        lambda w: _series_body(w.monday, w.parties["doctor"], w.parties["patient"], 12),
+    ),
+    "series.get": Endpoint("GET", "/api/appointments/series/{series}", PARTIES_ONLY),
+    "series.cancel": Endpoint(
+        "POST",
+        "/api/appointments/series/{series}/cancel",
+        PARTIES_ONLY,
+        lambda w: {"reason": "Cannot come"},
+    ),
     # services
     "services.list": Endpoint("GET", "/api/services", everyone()),
     "services.get": Endpoint("GET", "/api/services/{service}", everyone()),
@@ -431,7 +462,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 # Objects whose very existence is private: a caller who may not see them must get the
 # same answer as for an id that does not exist.
-PRIVATE = ("patient", "appointment", "hold", "entry", "calendar_feed")
+PRIVATE = ("patient", "appointment", "hold", "entry", "calendar_feed", "series")
 
 
 async def _call(
@@ -524,6 +555,7 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
         patients,
         policy,
         rooms,
+        series,
         services,
         waitlist,
         webhooks,
@@ -536,6 +568,7 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
             doctors,
             patients,
             appointments,
+            series,
             services,
             rooms,
             policy,
@@ -546,6 +579,7 @@ def test_the_table_covers_every_route_of_these_sections() -> None:
             waitlist,
         )
         for route in module.router.routes
+        if route.include_in_schema  # type: ignore[attr-defined]
         for method in route.methods  # type: ignore[attr-defined]
     }
     routes |= {
@@ -579,4 +613,5 @@ def _route_names() -> dict[str, str]:
         "practitioner": "{practitioner_id}",
         "hold": "{hold_id}",
         "entry": "{entry_id}",
+        "series": "{series_id}",
     }

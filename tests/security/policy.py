@@ -82,6 +82,10 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/appointments/{appointment_id}/no-show"): frozenset({ADMIN, DOCTOR}),
     ("POST", "/api/appointments/{appointment_id}/cancel"): ANY_ROLE,  # the patient too
     ("DELETE", "/api/appointments/{appointment_id}"): ANY_ROLE,  # as cancel
+    # appointment series: as booking, reading and cancelling its appointments
+    ("POST", "/api/appointments/series"): ANY_ROLE,
+    ("GET", "/api/appointments/series/{series_id}"): ANY_ROLE,
+    ("POST", "/api/appointments/series/{series_id}/cancel"): ANY_ROLE,
     # services, rooms, booking policy
     ("GET", "/api/services"): ANY_ROLE,
     ("GET", "/api/services/{service_id}"): ANY_ROLE,

@@ -11,7 +11,7 @@ exists.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
@@ -130,6 +130,11 @@ def appointment_scope(actor: Actor) -> AppointmentScope:
 
 def may_see_appointment(actor: Actor, appointment: Appointment) -> bool:
     return appointment_scope(actor).admits(appointment)
+
+
+def may_see_series(actor: Actor, appointments: Sequence[Appointment]) -> bool:
+    """A series is seen by whoever may see its appointments (one doctor and patient)."""
+    return bool(appointments) and all(may_see_appointment(actor, a) for a in appointments)
 
 
 def may_run_appointment(actor: Actor, appointment: Appointment) -> bool:

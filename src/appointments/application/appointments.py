@@ -272,8 +272,10 @@ class ChangeStatus:
             tracked = Tracked(appointment)
             if action is not Action.CANCEL and not may_run_appointment(actor, appointment):
                 raise Forbidden("Only the doctor or an admin may do this.")
-            if action is Action.CANCEL and policy_applies(actor) and appointment.is_changeable:
-                (await uow.policy.get()).check_change(appointment.starts_at, now)
+            if action is Action.CANCEL:
+                await cancel_appointment(uow, actor, appointment, reason, now)
+                await uow.commit()
+                return appointment
             match action:
                 case Action.CONFIRM:
                     appointment.confirm(now)
@@ -283,9 +285,21 @@ class ChangeStatus:
                     appointment.complete(now)
                 case Action.NO_SHOW:
                     appointment.mark_no_show(now)
-                case Action.CANCEL:
-                    appointment.cancel(reason, now, by=cancelled_by(actor))
             await uow.appointments.save(appointment)
             uow.record(tracked.event(RECORDED_AS[action], actor))
             await uow.commit()
         return appointment
+
+
+async def cancel_appointment(
+    uow: UnitOfWork, actor: Actor, appointment: Appointment, reason: str | None, now: datetime
+) -> None:
+    """Cancel (the rules of POST /api/appointments/{id}/cancel, for an appointment the
+    actor may see, row-locked): a patient within the cancellation cut-off is refused,
+    a final appointment is an invalid transition. Saved and recorded, not committed."""
+    tracked = Tracked(appointment)
+    if policy_applies(actor) and appointment.is_changeable:
+        (await uow.policy.get()).check_change(appointment.starts_at, now)
+    appointment.cancel(reason, now, by=cancelled_by(actor))
+    await uow.appointments.save(appointment)
+    uow.record(tracked.event(RECORDED_AS[Action.CANCEL], actor))

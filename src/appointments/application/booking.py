@@ -24,6 +24,7 @@ from appointments.domain.booking import (
     DEFAULT_DURATION,
     NO_BUFFERS,
     BookingContext,
+    BookingPolicy,
     Buffers,
     DoctorCalendar,
     duration_of,
@@ -232,29 +233,52 @@ async def book(
             room_id=request.room_id,
         )
     policy = await uow.policy.get() if policy_applies(actor) else None
-    limited = policy is not None and policy.max_active_per_patient > 0
-    prepared = await prepare(
+    appointment = await admit(
         uow,
         zone,
         now,
         placement,
-        count_patient_bookings=limited,
+        reason=request.reason,
+        policy=policy,
         lock_calendar=request.hold_id is not None,
+    )
+    await uow.appointments.add(appointment)
+    uow.record(created("appointment.booked", actor, appointment))
+    return appointment
+
+
+async def admit(
+    uow: UnitOfWork,
+    zone: ZoneInfo,
+    now: datetime,
+    placement: Placement,
+    *,
+    reason: str | None,
+    policy: BookingPolicy | None,
+    earlier: int = 0,
+    lock_calendar: bool = False,
+    series_id: UUID | None = None,
+) -> Appointment:
+    """The appointment `placement` asks for, if every booking rule and the `policy` (a
+    patient's; None for staff) admit it; not yet added. `earlier`: the patient's bookings
+    not yet written that count towards their limit (a series' earlier occurrences)."""
+    limited = policy is not None and policy.max_active_per_patient > 0
+    prepared = await prepare(
+        uow, zone, now, placement, count_patient_bookings=limited, lock_calendar=lock_calendar
     )
     appointment = Appointment.book(
         patient_id=placement.patient_id,
         doctor_id=placement.doctor_id,
         department_id=prepared.department_id,
         span=prepared.span,
-        reason=request.reason,
+        reason=reason,
         context=prepared.context,
         service_id=placement.service_id,
         room_id=placement.room_id,
+        series_id=series_id,
     )
     if policy is not None:
         policy.check_start(appointment.starts_at, now)
         held = await uow.appointments.count_future_active(patient_id=placement.patient_id, now=now)
-        policy.check_active_count(held)
-    await uow.appointments.add(appointment)
-    uow.record(created("appointment.booked", actor, appointment))
+        policy.check_active_count(held + earlier)
     return appointment

@@ -82,6 +82,7 @@ class Appointment:
         context: BookingContext,
         service_id: UUID | None = None,
         room_id: UUID | None = None,
+        series_id: UUID | None = None,
     ) -> Appointment:
         """A new `scheduled` appointment, if every booking rule allows it."""
         check_booking(span, context)
@@ -96,6 +97,7 @@ class Appointment:
             reason=reason,
             service_id=service_id,
             room_id=room_id,
+            series_id=series_id,
             buffer_before=context.buffers.before,
             buffer_after=context.buffers.after,
         )

@@ -6,6 +6,8 @@ so adding an error never means touching the HTTP layer.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class CodedError(Exception):
     """Any error a client is told about: a human `detail` and a stable `code`. The domain's
@@ -162,3 +164,24 @@ class WebhookUrlNotAllowed(RuleViolation):
 class HoldExpired(Conflict):
     code = "hold_expired"
     default_detail = "The hold has expired; its time may already be taken."
+
+
+class InvalidRecurrence(RuleViolation):
+    code = "invalid_recurrence"
+    default_detail = (
+        "A recurrence is daily or weekly, every 1 to 8 days or weeks, with a count of 2 to 52 "
+        "or an until date giving 2 to 52 occurrences."
+    )
+
+
+class SeriesRefused(DomainError):
+    """A series not booked: `first` is the first failing occurrence's error (its status and
+    code are the answer's), `conflicts` every failing occurrence as (starts_at, code)."""
+
+    def __init__(self, first: DomainError, conflicts: list[tuple[datetime, str]]) -> None:
+        self.first, self.conflicts = first, conflicts
+        self.code = first.code
+        super().__init__(
+            f"{len(conflicts)} occurrence(s) of the series cannot be booked; "
+            f"the first: {first.detail}"
+        )

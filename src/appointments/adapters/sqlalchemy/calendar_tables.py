@@ -16,7 +16,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from appointments.adapters.sqlalchemy.tables import _one_of, metadata
+from appointments.adapters.sqlalchemy.tables import _one_of, appointments, metadata
 from appointments.adapters.sqlalchemy.types import UTCDateTime
 from appointments.domain.waitlist import WaitlistStatus
 
@@ -83,3 +83,6 @@ Index(
     waitlist_entries.c.patient_id,
     waitlist_entries.c.created_at,
 )
+
+# A series is read and cancelled by its id (POST /api/appointments/series/{id}/cancel).
+Index("ix_appointments_series_id", appointments.c.series_id)

@@ -161,6 +161,10 @@ class AppointmentRepository(Protocol):
     ) -> list[Appointment]:
         """Scheduled or confirmed appointments starting after `now`, by start."""
 
+    async def in_series(self, series_id: UUID, *, lock: bool = False) -> list[Appointment]:
+        """Every appointment of the series, whatever its status, by start; `lock` locks
+        them for update until commit."""
+
 
 class RevokedTokenRepository(Protocol):
     async def add(self, jti: str, expires_at: datetime) -> None: ...

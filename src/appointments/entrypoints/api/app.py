@@ -32,6 +32,7 @@ from appointments.entrypoints.api.routers import (
     patients,
     policy,
     rooms,
+    series,
     services,
     waitlist,
     webhooks,
@@ -42,6 +43,7 @@ from appointments.entrypoints.dispatching import dispatching
 # Starlette tries routes in order and stops at the first full match: the routers clients
 # call most come first (booking and calendars), the rarely used ones last.
 ROUTERS = (
+    series,  # before appointments: /api/appointments/series is not an appointment id
     appointments,
     doctors,
     holds,

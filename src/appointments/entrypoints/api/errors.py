@@ -30,6 +30,7 @@ from appointments.domain.errors import (
     InvalidValue,
     NotFound,
     RuleViolation,
+    SeriesRefused,
 )
 from appointments.entrypoints.api import fhir
 
@@ -104,15 +105,21 @@ def status_of(kind: type[CodedError]) -> int:
 
 
 def error_response(error: CodedError) -> JSONResponse:
-    code = status_of(type(error))
+    # A refused series answers with its first failing occurrence's status.
+    judged = error.first if isinstance(error, SeriesRefused) else error
+    code = status_of(type(judged))
     headers: dict[str, str] = {}
     if isinstance(error, NotAuthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(error, TooManyAttempts):
         headers["Retry-After"] = str(error.retry_after)
-    return JSONResponse(
-        {"detail": error.detail, "code": error.code}, status_code=code, headers=headers
-    )
+    body: dict[str, Any] = {"detail": error.detail, "code": error.code}
+    if isinstance(error, SeriesRefused):
+        body["conflicts"] = [
+            {"starts_at": starts_at.isoformat(), "code": failed}
+            for starts_at, failed in error.conflicts
+        ]
+    return JSONResponse(body, status_code=code, headers=headers)
 
 
 async def _coded_error(_: Request, error: Exception) -> JSONResponse:
@@ -185,6 +192,11 @@ async def _http_error(request: Request, error: Exception) -> Response:
         match, _ = route.matches(request.scope)
         if match != Match.NONE:
             allowed |= route.methods or set()
+    return method_not_allowed(request, allowed)
+
+
+def method_not_allowed(request: Request, allowed: set[str]) -> JSONResponse:
+    """The 405, `Allow` listing `allowed`."""
     detail = "Method Not Allowed"
     if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
         # A browser's preflight, and CORS is off (with CORS_ORIGINS set, the CORS

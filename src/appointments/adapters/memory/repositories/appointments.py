@@ -116,3 +116,7 @@ class MemoryAppointmentRepository(MemoryRepository):
             and (patient_id is None or a.patient_id == patient_id)
         ]
         return sorted(found, key=lambda a: a.starts_at)
+
+    async def in_series(self, series_id: UUID, *, lock: bool = False) -> list[Appointment]:
+        found = [copy.copy(a) for a in self._s.appointments.values() if a.series_id == series_id]
+        return sorted(found, key=lambda a: (a.starts_at, a.id))

@@ -161,3 +161,10 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
             query = query.where(appointments.c.patient_id == patient_id)
         rows = await self._db.execute(query.order_by(appointments.c.starts_at))
         return [_appointment(r) for r in rows]
+
+    async def in_series(self, series_id: UUID, *, lock: bool = False) -> list[Appointment]:
+        query = select(appointments).where(appointments.c.series_id == series_id)
+        query = query.order_by(appointments.c.starts_at, appointments.c.id)
+        if lock:
+            query = query.with_for_update()
+        return [_appointment(r) for r in await self._db.execute(query)]
