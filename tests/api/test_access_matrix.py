@@ -116,7 +116,7 @@ async def build_world(clinic: ApiClinic) -> World:
     assert webhook.status_code == 201, webhook.text
     hold = await clinic.client.post(
         "/api/holds",
-        json={"doctor_id": doctor.doctor_id, "starts_at": at(monday, 12).isoformat()},
+        json={"doctor_id": doctor.doctor_id, "starts_at": at(monday, 16).isoformat()},
         headers=patient.headers,
     )
     assert hold.status_code == 201, hold.text

@@ -195,13 +195,21 @@ def _diagnostics(detail: Any) -> str:
     return "Request refused."
 
 
+def severity(status: int) -> str:
+    return "error" if status < 500 else "fatal"
+
+
+def issue_type(status: int) -> str:
+    return ISSUE_TYPE.get(status, "exception")
+
+
 def operation_outcome(status: int, code: str, detail: Any) -> dict[str, Any]:
     return {
         "resourceType": "OperationOutcome",
         "issue": [
             {
-                "severity": "error" if status < 500 else "fatal",
-                "code": ISSUE_TYPE.get(status, "exception"),
+                "severity": severity(status),
+                "code": issue_type(status),
                 "details": {
                     "coding": [{"system": ERROR_CODE_SYSTEM, "code": code}],
                     "text": _diagnostics(detail),

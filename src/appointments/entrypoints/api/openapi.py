@@ -42,6 +42,7 @@ from appointments.entrypoints.api.errors import (
     status_of,
 )
 from appointments.entrypoints.api.idempotency import covered
+from appointments.entrypoints.api.schemas.fhir import as_outcomes
 
 CODES = "x-error-codes"  # how a route's `responses` carry its codes to `install`
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -220,11 +221,24 @@ def _type_errors(app: FastAPI, schema: dict[str, Any]) -> None:
                     continue
                 name = f"{_pascal(operation['operationId'])}Error{status}"
                 components[name] = _error_schema(name, status, sorted(codes), details)
+                # A declared model that extends ErrorOut (a series' `conflicts`) keeps its
+                # extra fields.
+                extra = _extra_properties(response, components)
+                components[name]["properties"].update(extra)
                 response["description"] = f"{phrase}: " + ", ".join(f"`{c}`" for c in sorted(codes))
                 response["content"] = {
                     "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
                 }
             operation["responses"] = dict(sorted(responses.items()))
+
+
+def _extra_properties(response: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """The properties beyond `detail` and `code` of the model a route declared for this
+    response (none for ErrorOut itself)."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    declared = components.get(str(schema.get("$ref", "")).rsplit("/", 1)[-1], {})
+    properties = declared.get("properties", {})
+    return {k: v for k, v in properties.items() if k not in ("detail", "code")}
 
 
 def _describe(operation: dict[str, Any], docstring: str) -> None:
@@ -244,7 +258,9 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _type_errors(app, generate())
+            schema = generate()
+            _type_errors(app, schema)
+            as_outcomes(schema)  # FHIR errors: the same enums, in OperationOutcomes
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -9,7 +9,9 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Header, Request, Response, status
 
 from appointments.application import calendar_feeds as uc
+from appointments.application.errors import FetchedTooOften, Forbidden
 from appointments.container import Container
+from appointments.domain.errors import InvalidValue, NotFound
 from appointments.entrypoints.api import ical
 from appointments.entrypoints.api.dependencies import CurrentActor, Pagination, use
 from appointments.entrypoints.api.schemas.calendar_feeds import (
@@ -19,11 +21,10 @@ from appointments.entrypoints.api.schemas.calendar_feeds import (
 )
 from appointments.entrypoints.api.schemas.common import PageOut, errors, page_out
 
-router = APIRouter(
-    prefix="/api/calendar-feeds", tags=["calendar-feeds"], responses=errors(401, 422, 503)
-)
+# 401, 422 and 503 are added by openapi.py (a token, parameters, the database).
+router = APIRouter(prefix="/api/calendar-feeds", tags=["calendar-feeds"])
 # No Bearer token here: the URL is the credential (calendar apps send nothing else).
-feed_router = APIRouter(tags=["calendar-feeds"], responses=errors(404, 429, 503))
+feed_router = APIRouter(tags=["calendar-feeds"])
 
 CALENDAR = "text/calendar; charset=utf-8"
 CALENDAR_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -44,7 +45,7 @@ def feed_url(request: Request, token: str) -> str:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CalendarFeedCreatedOut,
-    responses=errors(403, 404),
+    responses=errors(Forbidden, NotFound, InvalidValue),
 )
 async def create_calendar_feed(
     request: Request,
@@ -52,8 +53,15 @@ async def create_calendar_feed(
     create: Annotated[uc.CreateCalendarFeed, Depends(use(Container.create_calendar_feed))],
     body: Annotated[CalendarFeedIn | None, Body()] = None,
 ) -> CalendarFeedCreatedOut:
-    """Subscribe a calendar app to the URL in the answer (shown only here). Doctors and
-    patients get a feed of their own calendar; an admin names `doctor_id` or `patient_id`."""
+    """Create a calendar feed
+
+    Subscribe a calendar app to the URL in the answer (shown only here). Doctors and
+    patients get a feed of their own calendar; an admin names `doctor_id` or `patient_id`
+    (one of them: else `invalid_value`).
+
+    Who: a DOCTOR or a PATIENT for themself (another doctor is `forbidden`, another
+    patient `not_found`); ADMIN for anyone.
+    """
     body = body or CalendarFeedIn()
     issued = await create(actor, body.doctor_id, body.patient_id)
     out = CalendarFeedOut.model_validate(issued.feed)
@@ -66,7 +74,12 @@ async def list_calendar_feeds(
     page: Pagination,
     list_feeds: Annotated[uc.ListCalendarFeeds, Depends(use(Container.list_calendar_feeds))],
 ) -> PageOut[CalendarFeedOut]:
-    """Your feeds (an admin: everyone's), oldest first; never their URLs."""
+    """List calendar feeds
+
+    Feeds not revoked, oldest first; never their URLs.
+
+    Who: a DOCTOR or a PATIENT sees their own; ADMIN everyone's.
+    """
     return page_out(CalendarFeedOut, await list_feeds(actor, page))
 
 
@@ -76,19 +89,35 @@ async def revoke_calendar_feed(
     actor: CurrentActor,
     revoke: Annotated[uc.RevokeCalendarFeed, Depends(use(Container.revoke_calendar_feed))],
 ) -> Response:
-    """The feed's URL answers 404 from now on."""
+    """Revoke a calendar feed
+
+    The feed's URL answers `not_found` from now on.
+
+    Who: a DOCTOR or a PATIENT for their own feeds; ADMIN for anyone's. Another's feed
+    is `not_found`.
+    """
     await revoke(actor, calendar_feed_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@feed_router.get("/calendar/{token}.ics", response_class=Response, responses=CALENDAR_RESPONSE)
+@feed_router.get(
+    "/calendar/{token}.ics",
+    response_class=Response,
+    responses={**CALENDAR_RESPONSE, **errors(NotFound, FetchedTooOften)},
+)
 async def read_calendar_feed(
     token: str,
     read: Annotated[uc.ReadCalendarFeed, Depends(use(Container.read_calendar_feed))],
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The owner's appointments from 30 days back to 400 days ahead (at most 1000), as
-    iCalendar. Unknown or revoked tokens: 404; fetched too often: 429."""
+    """Fetch a calendar feed as iCalendar
+
+    The owner's appointments from 30 days back to 400 days ahead (at most 1000), as RFC
+    5545 with an `ETag`. Unknown or revoked tokens, and feeds of a deactivated owner, are
+    `not_found`; a feed fetched too often is `too_many_attempts` (with `Retry-After`).
+
+    Who: anyone holding the URL, no Bearer token (the token in the URL is the credential).
+    """
     body = ical.render(await read(token))
     tag = ical.etag(body)
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}

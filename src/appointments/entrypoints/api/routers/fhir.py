@@ -15,19 +15,20 @@ from appointments.application import appointments as appointments_uc
 from appointments.application import doctors as doctors_uc
 from appointments.application import patients as patients_uc
 from appointments.application import schedules
+from appointments.application.errors import RangeTooLong
 from appointments.application.ports.queries import MAX_PAGE_SIZE, PageRequest
 from appointments.container import Container
+from appointments.domain.errors import InvalidValue, NotFound
 from appointments.entrypoints.api import fhir, fhir_search
 from appointments.entrypoints.api.capability import capability_statement
 from appointments.entrypoints.api.dependencies import CurrentActor, use
-from appointments.entrypoints.api.schemas.fhir import BundleOut, FhirResourceOut, outcomes
+from appointments.entrypoints.api.schemas.common import errors
+from appointments.entrypoints.api.schemas.fhir import BundleOut, FhirResourceOut
 
-router = APIRouter(
-    prefix=fhir.FHIR_BASE,
-    tags=["fhir"],
-    default_response_class=fhir.FhirResponse,
-    responses=outcomes(401, 422, 503),
-)
+# Errors are named as in /api; the OpenAPI documents them as OperationOutcomes carrying
+# the code (schemas.fhir.as_outcomes). 401, 422 and 503 are added by openapi.py where they
+# apply (not to /metadata, which needs no token and no database).
+router = APIRouter(prefix=fhir.FHIR_BASE, tags=["fhir"], default_response_class=fhir.FhirResponse)
 DateValue = Annotated[str, StringConstraints(pattern=fhir_search.DATE_PATTERN)]
 DateParam = Annotated[
     list[DateValue] | None,
@@ -55,25 +56,36 @@ def _url(request: Request, **replace: str) -> str:
     return f"{_base(request)}{request.url.path}" + (f"?{query}" if query else "")
 
 
-@router.get("/metadata", response_model=FhirResourceOut, responses=outcomes(503))
+@router.get("/metadata", response_model=FhirResourceOut)
 async def read_fhir_capabilities(request: Request) -> fhir.FhirResponse:
-    """The CapabilityStatement: what this server answers (no token needed)."""
+    """Read the CapabilityStatement
+
+    What this FHIR R4 server answers: the resources, their interactions and search
+    parameters.
+
+    Who: anyone, no token needed.
+    """
     return fhir.FhirResponse(capability_statement(_base(request)))
 
 
 @router.get(
-    "/Appointment/{appointment_id}", response_model=FhirResourceOut, responses=outcomes(404)
+    "/Appointment/{appointment_id}", response_model=FhirResourceOut, responses=errors(NotFound)
 )
 async def read_fhir_appointment(
     appointment_id: UUID,
     actor: CurrentActor,
     get: Annotated[appointments_uc.GetAppointment, Depends(use(Container.get_appointment))],
 ) -> fhir.FhirResponse:
-    """Visible to the appointment's patient and doctor and to admins; else 404."""
+    """Read an Appointment
+
+    GET /api/appointments/{appointment_id} as a FHIR Appointment.
+
+    Who: ADMIN; the appointment's doctor and patient. Anyone else gets `not_found`.
+    """
     return fhir.FhirResponse(fhir.appointment(await get(actor, appointment_id)))
 
 
-@router.get("/Appointment", response_model=BundleOut)
+@router.get("/Appointment", response_model=BundleOut, responses=errors(InvalidValue))
 async def search_fhir_appointments(
     request: Request,
     actor: CurrentActor,
@@ -85,7 +97,14 @@ async def search_fhir_appointments(
     count: Annotated[int, Query(alias="_count", ge=1, le=MAX_PAGE_SIZE)] = 20,
     offset: Annotated[int, Query(alias="_offset", ge=0, le=2**62)] = 0,
 ) -> fhir.FhirResponse:
-    """Within what the caller sees in GET /api/appointments, ordered by start."""
+    """Search Appointments
+
+    A searchset Bundle ordered by start, by `patient`, `practitioner`, `date` and `status`;
+    a malformed parameter is `invalid_value`.
+
+    Who: any role, within what the caller sees in GET /api/appointments (ADMIN all; a
+    DOCTOR and a PATIENT only their own).
+    """
     bounds = fhir_search.date_bounds(date or [], _zone(request))
     query = appointments_uc.AppointmentQuery(
         doctor_id=fhir_search.reference_id(practitioner, "Practitioner"),
@@ -102,36 +121,52 @@ async def search_fhir_appointments(
     return fhir.FhirResponse(body)
 
 
-@router.get("/Patient/{patient_id}", response_model=FhirResourceOut, responses=outcomes(404))
+@router.get("/Patient/{patient_id}", response_model=FhirResourceOut, responses=errors(NotFound))
 async def read_fhir_patient(
     patient_id: UUID,
     actor: CurrentActor,
     get: Annotated[patients_uc.GetPatient, Depends(use(Container.get_patient))],
 ) -> fhir.FhirResponse:
-    """Visible as in GET /api/patients/{id}; else 404."""
+    """Read a Patient
+
+    GET /api/patients/{patient_id} as a FHIR Patient.
+
+    Who: as GET /api/patients/{patient_id}: ADMIN all; a DOCTOR the patients with an
+    appointment with them; a PATIENT themself. Anyone else gets `not_found`.
+    """
     return fhir.FhirResponse(fhir.patient(await get(actor, patient_id)))
 
 
 @router.get(
-    "/Practitioner/{practitioner_id}", response_model=FhirResourceOut, responses=outcomes(404)
+    "/Practitioner/{practitioner_id}", response_model=FhirResourceOut, responses=errors(NotFound)
 )
 async def read_fhir_practitioner(
     practitioner_id: UUID,
     actor: CurrentActor,
     get: Annotated[doctors_uc.GetDoctor, Depends(use(Container.get_doctor))],
 ) -> fhir.FhirResponse:
-    """A doctor."""
+    """Read a Practitioner
+
+    GET /api/doctors/{doctor_id} as a FHIR Practitioner.
+
+    Who: any role.
+    """
     return fhir.FhirResponse(fhir.practitioner(await get(actor, practitioner_id)))
 
 
-@router.get("/Schedule", response_model=BundleOut, responses=outcomes(404))
+@router.get("/Schedule", response_model=BundleOut, responses=errors(NotFound, InvalidValue))
 async def search_fhir_schedules(
     request: Request,
     actor: CurrentActor,
     get: Annotated[doctors_uc.GetDoctor, Depends(use(Container.get_doctor))],
     practitioner: Annotated[str, Query(alias="actor", pattern=fhir_search.REFERENCE_PATTERN)],
 ) -> fhir.FhirResponse:
-    """The doctor's one Schedule (its id is the doctor's)."""
+    """Search Schedules
+
+    The doctor's one Schedule (its id is the doctor's), by `actor=Practitioner/{id}`.
+
+    Who: any role.
+    """
     doctor_id = fhir_search.reference_id(practitioner, "Practitioner")
     assert doctor_id is not None
     doctor = await get(actor, doctor_id)
@@ -139,7 +174,9 @@ async def search_fhir_schedules(
     return fhir.FhirResponse(fhir.bundle(_base(request), [resource], 1, _url(request)))
 
 
-@router.get("/Slot", response_model=BundleOut, responses=outcomes(404))
+@router.get(
+    "/Slot", response_model=BundleOut, responses=errors(NotFound, InvalidValue, RangeTooLong)
+)
 async def search_fhir_slots(
     request: Request,
     actor: CurrentActor,
@@ -147,8 +184,15 @@ async def search_fhir_slots(
     schedule: Annotated[str, Query(pattern=fhir_search.REFERENCE_PATTERN)],
     start: Annotated[list[DateValue], Query(description="ge<date> and lt/le<date>.")],
 ) -> fhir.FhirResponse:
-    """The free slots of GET /api/doctors/{id}/availability (the same code) that start
-    in the range; at most 31 days."""
+    """Search free Slots
+
+    The free slots of GET /api/doctors/{doctor_id}/availability (the same code) that
+    start in the `start` range, by `schedule=Schedule/{id}`; at most 31 days
+    (`range_too_long`).
+
+    Who: any role; as in availability, a PATIENT sees only slots the booking policy lets
+    them book.
+    """
     doctor_id = fhir_search.reference_id(schedule, "Schedule")
     assert doctor_id is not None
     zone = _zone(request)

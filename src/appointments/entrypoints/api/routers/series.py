@@ -10,18 +10,27 @@ from fastapi import APIRouter, Body, Depends, Request, status
 from fastapi.responses import JSONResponse
 
 from appointments.application import series as uc
+from appointments.application.errors import Forbidden
 from appointments.container import Container
-from appointments.domain.errors import SeriesRefused
+from appointments.domain.errors import (
+    BookingLimitReached,
+    ChangeWindowClosed,
+    InvalidRecurrence,
+    InvalidTransition,
+    NotFound,
+    SeriesRefused,
+)
 from appointments.domain.series import Frequency, Recurrence
 from appointments.entrypoints.api import metrics
 from appointments.entrypoints.api.dependencies import CurrentActor, use
 from appointments.entrypoints.api.errors import method_not_allowed
+from appointments.entrypoints.api.routers.appointments import BOOKING_ERRORS
 from appointments.entrypoints.api.schemas.appointments import AppointmentOut, CancelIn
 from appointments.entrypoints.api.schemas.common import errors
 from appointments.entrypoints.api.schemas.series import SeriesIn, SeriesOut, series_errors
 
 router = APIRouter(
-    prefix="/api/appointments/series", tags=["appointments"], responses=errors(401, 422, 503)
+    prefix="/api/appointments/series", tags=["appointments"], responses=errors(401, 503)
 )
 
 
@@ -35,19 +44,24 @@ def _out(series: uc.Series) -> SeriesOut:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SeriesOut,
-    responses={**errors(403, 404), **series_errors(409, 422)},
+    responses=series_errors(*BOOKING_ERRORS, BookingLimitReached, InvalidRecurrence),
 )
 async def book_series(
     body: SeriesIn,
     actor: CurrentActor,
     book: Annotated[uc.BookSeries, Depends(use(Container.book_series))],
 ) -> SeriesOut:
-    """Book a daily or weekly series (2 to 52 occurrences) all or nothing: every booking
-    rule and the patient's policy apply to each occurrence; if any fails nothing is booked
-    and the answer is the first failure's status and code, with `conflicts` listing every
+    """Book a series
+
+    A daily or weekly series (2 to 52 occurrences), all or nothing: every booking rule
+    and the patient's policy apply to each occurrence; if any fails nothing is booked and
+    the answer is the first failure's status and code, with `conflicts` listing every
     failing occurrence. Occurrences keep the first one's local time in the clinic's zone
-    across daylight-saving changes. Who: as bookAppointment (a patient for themself, a
-    doctor into their own calendar, an admin anyone)."""
+    across daylight-saving changes.
+
+    Who: as bookAppointment: a PATIENT for themself; ADMIN for any patient; a DOCTOR into
+    their own calendar, for any patient.
+    """
     recurrence = body.recurrence
     request = uc.SeriesRequest(
         doctor_id=body.doctor_id,
@@ -83,26 +97,39 @@ async def series_collection_method_not_allowed(request: Request) -> JSONResponse
     return method_not_allowed(request, {"POST"})
 
 
-@router.get("/{series_id}", response_model=SeriesOut, responses=errors(404))
+@router.get("/{series_id}", response_model=SeriesOut, responses=errors(NotFound))
 async def get_series(
     series_id: UUID,
     actor: CurrentActor,
     get: Annotated[uc.GetSeries, Depends(use(Container.get_series))],
 ) -> SeriesOut:
-    """The series' appointments by start, whatever their status. Who: whoever may see its
-    appointments (its patient, its doctor, admins); anyone else gets a 404."""
+    """Get a series
+
+    Its appointments by start, whatever their status.
+
+    Who: whoever may see its appointments (ADMIN, its patient, its doctor); anyone else
+    gets `not_found`.
+    """
     return _out(await get(actor, series_id))
 
 
-@router.post("/{series_id}/cancel", response_model=SeriesOut, responses=errors(404, 409))
+@router.post(
+    "/{series_id}/cancel",
+    response_model=SeriesOut,
+    responses=errors(NotFound, Forbidden, InvalidTransition, ChangeWindowClosed),
+)
 async def cancel_series(
     series_id: UUID,
     actor: CurrentActor,
     cancel: Annotated[uc.CancelSeries, Depends(use(Container.cancel_series))],
     body: Annotated[CancelIn | None, Body()] = None,
 ) -> SeriesOut:
-    """Cancel every future scheduled or confirmed occurrence (past and final ones are
-    kept), each under the rules of cancelAppointment: a patient within the cancellation
-    cut-off is refused (409 `change_window_closed`) and then nothing is cancelled. Who:
-    as cancelAppointment (its patient, its doctor, admins)."""
+    """Cancel a series
+
+    Every future scheduled or confirmed occurrence (past and final ones are kept), each
+    under the rules of cancelAppointment: a patient within the cancellation cut-off is
+    refused (`change_window_closed`) and then nothing is cancelled.
+
+    Who: as cancelAppointment: ADMIN, its patient, its doctor.
+    """
     return _out(await cancel(actor, series_id, body.reason if body else None))

@@ -51,11 +51,12 @@ class AppointmentOut(Output):
 
 
 class AppointmentIn(Input):
-    # The schema says what the validator below enforces: a hold, or a doctor and a start.
+    # The schema says what the validator below enforces: without a hold, a doctor and a start.
     model_config = ConfigDict(
         **Input.model_config,
         json_schema_extra={
-            "anyOf": [{"required": ["hold_id"]}, {"required": ["doctor_id", "starts_at"]}]
+            "if": {"not": {"required": ["hold_id"]}},
+            "then": {"required": ["doctor_id", "starts_at"]},
         },
     )
     not_null = frozenset({"doctor_id", "starts_at", "hold_id"})

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from appointments.domain.errors import CodedError
 from appointments.domain.series import (
     MAX_INTERVAL,
     MAX_OCCURRENCES,
@@ -27,6 +28,7 @@ from appointments.entrypoints.api.schemas.common import (
     IsoDate,
     Output,
     UtcDatetime,
+    errors,
 )
 
 # Documented here, enforced by the domain: out of bounds is 422 `invalid_recurrence`.
@@ -81,5 +83,8 @@ class SeriesErrorOut(ErrorOut):
     conflicts: list[ConflictOut] | None = None
 
 
-def series_errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": SeriesErrorOut} for code in status_codes}
+def series_errors(*kinds: type[CodedError]) -> dict[int | str, dict[str, Any]]:
+    """As `errors`, each answer documented with the series' `conflicts`."""
+    return {
+        status: {**response, "model": SeriesErrorOut} for status, response in errors(*kinds).items()
+    }
