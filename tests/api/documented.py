@@ -68,7 +68,10 @@ def operation_of(app: FastAPI, method: str, path: str) -> tuple[str, str] | None
     for route in iter_route_contexts(app.router.routes):
         match, _ = route.matches(scope)
         if match == Match.FULL:
-            key = (str(getattr(route, "path_format", "")), frozenset(getattr(route, "methods", ())))
+            key = (
+                str(getattr(route, "path_format", "")),
+                frozenset(getattr(route, "methods", None) or ()),
+            )
             # An undocumented route answered (the series collection's 405): no operation.
             return (method.lower(), key[0]) if key in documented else None
     return None

@@ -77,8 +77,10 @@ class ConflictOut(BaseModel):
     code: str
 
 
-class SeriesErrorOut(ErrorOut):
-    """A refused series also lists every failing occurrence."""
+class SeriesRefusal(ErrorOut):
+    """A refused series also lists every failing occurrence (`conflicts`); the series'
+    other errors (an unknown doctor...) are plain errors without it, so unlike the `...Out`
+    answers it is not always sent."""
 
     conflicts: list[ConflictOut] | None = None
 
@@ -86,5 +88,5 @@ class SeriesErrorOut(ErrorOut):
 def series_errors(*kinds: type[CodedError]) -> dict[int | str, dict[str, Any]]:
     """As `errors`, each answer documented with the series' `conflicts`."""
     return {
-        status: {**response, "model": SeriesErrorOut} for status, response in errors(*kinds).items()
+        status: {**response, "model": SeriesRefusal} for status, response in errors(*kinds).items()
     }
