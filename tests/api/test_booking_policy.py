@@ -244,9 +244,11 @@ async def test_availability_respects_service_and_room(world: World) -> None:
 
 async def test_policy_rules_bind_patients_only(world: World) -> None:
     now = world.clinic.clock.now()
-    await world.policy(min_notice_minutes=60 * 24 * 3, booking_horizon_days=30)
-    too_soon = world.at(10)  # two working days ahead at most: under three days' notice
-    assert too_soon - now < timedelta(days=3)
+    too_soon = world.at(10)  # the next working day ahead, whatever weekday today is
+    notice = too_soon - now + timedelta(days=1)  # a day more notice than it gives
+    await world.policy(
+        min_notice_minutes=int(notice / timedelta(minutes=1)), booking_horizon_days=30
+    )
     assert _code(await world.book(too_soon)) == (422, "too_short_notice")
     far = world.at(10) + timedelta(days=35)
     while far.weekday() >= 5:
