@@ -207,7 +207,7 @@ async def seed_clinic(
             await connection.execute(
                 "TRUNCATE appointments, services, rooms, booking_policy, time_off, "
                 "weekly_intervals, doctors, departments, patients, revoked_tokens, "
-                "login_failures, users"
+                "login_failures, users CASCADE"  # and what refers to them (holds, feeds)
             )
             user_columns = (
                 "id", "email", "username", "full_name", "role", "password_hash", "is_active",
