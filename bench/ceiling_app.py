@@ -7,7 +7,7 @@
   returned as JSON: what one indexed read can cost at best on this machine.
 
 Every application figure is reported as a ratio to these, measured in the same run.
-Database: BENCH_DSN (asyncpg DSN), pool of BENCH_POOL_SIZE (default 10, as the app).
+Database: BENCH_DSN (asyncpg DSN), pool of BENCH_POOL_SIZE (default 20, as the app).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import asyncpg
 from fastapi import FastAPI, HTTPException, Request
 
 DSN = os.environ.get("BENCH_DSN", "postgresql://postgres@127.0.0.1:5432/appointments_bench")
-POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "10"))
+POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE", "20"))
 
 
 @asynccontextmanager

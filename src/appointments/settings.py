@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     clinic_timezone: str = "UTC"
 
     # Operational knobs with safe defaults (documented in .env.example).
-    db_pool_size: int = Field(10, ge=1, le=200)
+    # Connections per process: a hard cap (no overflow). A request beyond it waits up to
+    # DB_POOL_TIMEOUT seconds for one to come free, then answers 503 database_unavailable.
+    db_pool_size: int = Field(20, ge=1, le=200)
+    db_pool_timeout: float = Field(10, gt=0, le=300)
     password_hash_memory_kib: int = Field(19456, ge=1024)
     password_hash_time_cost: int = Field(2, ge=1)
     password_hash_concurrency: int = Field(4, ge=1)

@@ -23,17 +23,22 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, connect_timeout: float = 5
+    url: str, *, pool_size: int = 20, pool_timeout: float = 10, connect_timeout: float = 5
 ) -> AsyncEngine:
     if not is_sqlite(url):
+        # `pool_size` is a hard cap (no overflow): past it a request queues for a free
+        # connection (backpressure) instead of opening and closing one of its own, which
+        # under load meant hundreds of new PostgreSQL sessions a minute. After
+        # `pool_timeout` seconds of waiting it fails as database_unavailable (503).
         # No pool_pre_ping: a unit of work replaces a dead pooled connection on its first
-        # statement (see unit_of_work.Database), so the same process serves again once the
+        # statement (see database.Database), so the same process serves again once the
         # database is back, without three extra round trips on every checkout. The connect
         # timeout (asyncpg's default is 60 s) turns a silent network into a prompt 503.
         return create_async_engine(
             url,
             pool_size=pool_size,
-            max_overflow=max_overflow,
+            max_overflow=0,
+            pool_timeout=pool_timeout,
             connect_args={"timeout": connect_timeout},
             hide_parameters=True,
         )

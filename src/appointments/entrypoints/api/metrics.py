@@ -68,7 +68,7 @@ POOL_IN_USE = Gauge(
 )
 POOL_SIZE = Gauge(
     "appointments_db_pool_size",
-    "Configured database pool size (all live workers; overflow may add as many again).",
+    "Configured database pool size (all live workers; a hard cap, no overflow).",
     multiprocess_mode="livesum",
 )
 
