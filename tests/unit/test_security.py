@@ -240,6 +240,28 @@ def test_expiry_uses_the_injected_clock_not_the_system_clock(user: User) -> None
     assert service.decode(token).user_id == user.id
 
 
+def test_a_token_verified_before_still_expires(
+    tokens: JwtTokenService, clock: FixedClock, user: User
+) -> None:
+    """The verified claims are kept per token, but expiry is checked on every use."""
+    token = tokens.issue(user, NOW).token
+    first = tokens.decode(token)
+    assert tokens.decode(token) is first  # the second use is not decoded again
+    clock.advance(timedelta(minutes=TTL_MINUTES, seconds=11))
+    assert_refused(tokens, token)
+
+
+def test_a_refused_token_is_checked_again_each_time(tokens: JwtTokenService, user: User) -> None:
+    """Only valid tokens are kept: a forged one is refused on every try, and a garbage
+    flood cannot push real tokens out of the kept set."""
+    token = tokens.issue(user, NOW).token
+    tokens.decode(token)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for _ in range(3):
+        assert_refused(tokens, forged)
+    assert tokens._verified.cache_info().currsize == 1
+
+
 # --- PasslibPasswordHasher -----------------------------------------------------------------
 
 PASSWORD = "correct horse battery staple"

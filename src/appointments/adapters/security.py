@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,17 +21,29 @@ ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["sub", "role", "jti", "iat", "exp"]
 
 
+# Verified tokens remembered per process: a client sends the same token on every request.
+VERIFIED_TOKENS_KEPT = 4096
+
+
 class JwtTokenService:
     """Signs and checks access tokens. The algorithm is pinned on decode, so a token
-    claiming `alg: none` or an asymmetric algorithm is refused outright."""
+    claiming `alg: none` or an asymmetric algorithm is refused outright.
+
+    A token's signature and claims are checked once: the claims of the last
+    VERIFIED_TOKENS_KEPT valid tokens are kept by the exact token text, so a client's next
+    request costs no signature, base64 or JSON work. That is safe because the claims are a
+    pure function of the text and the key; what can change (expiry, logout, deactivation,
+    role) is checked on every request, expiry here and the rest against the user row."""
 
     def __init__(
         self, secret_key: str, expire_minutes: int, clock: Clock, leeway_seconds: int = 10
     ) -> None:
-        self._key = secret_key
+        self._key = secret_key.encode()
         self._ttl = timedelta(minutes=expire_minutes)
         self._clock = clock
         self._leeway = timedelta(seconds=leeway_seconds)
+        # Only successes are kept (lru_cache does not keep a raised error).
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._verify)
 
     def issue(self, user: User, now: datetime) -> IssuedToken:
         jti = uuid.uuid4().hex
@@ -48,6 +61,12 @@ class JwtTokenService:
         return IssuedToken(token, jti, expires_at, int(self._ttl.total_seconds()))
 
     def decode(self, token: str) -> TokenClaims:
+        found = self._verified(token)
+        if found.expires_at + self._leeway <= self._clock.now():
+            raise NotAuthenticated("The token is invalid or has expired.")
+        return found
+
+    def _verify(self, token: str) -> TokenClaims:
         try:
             # Signature and claims presence by PyJWT; time checks against our Clock, so
             # the whole application agrees on what "now" is.
@@ -71,8 +90,6 @@ class JwtTokenService:
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError) as error:
             raise NotAuthenticated("The token is invalid or has expired.") from error
-        if found.expires_at + self._leeway <= self._clock.now():
-            raise NotAuthenticated("The token is invalid or has expired.")
         return found
 
 
