@@ -90,7 +90,10 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
 
     engine = providers.Singleton(
-        create_engine, url=settings.provided.database_url, pool_size=settings.provided.db_pool_size
+        create_engine,
+        url=settings.provided.database_url,
+        pool_size=settings.provided.db_pool_size,
+        pool_timeout=settings.provided.db_pool_timeout,
     )
     clock = providers.Singleton(SystemClock)
     hasher = providers.Singleton(_password_hasher, settings)
@@ -102,6 +105,10 @@ class Container(containers.DeclarativeContainer):
     uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock)
     # For use-cases that change nothing: no BEGIN/ROLLBACK round trips.
     read_uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock, read_only=True)
+    # Authentication's: it hands its connection over to the use-case of the same request.
+    principal_uow = providers.Factory(
+        SqlUnitOfWork, engine=engine, clock=clock, read_only=True, hand_over=True
+    )
     # For work whose statements are each a whole change (the idempotency key store):
     # every statement commits as it runs, no BEGIN/COMMIT round trips.
     autocommit_uow = providers.Factory(SqlUnitOfWork, engine=engine, clock=clock, autocommit=True)
@@ -125,7 +132,7 @@ class Container(containers.DeclarativeContainer):
     # identity
     register_patient = providers.Factory(auth.RegisterPatient, uow, hasher, clock)
     login = providers.Factory(auth.Login, uow, hasher, tokens, clock, clinic)
-    authenticate = providers.Factory(auth.Authenticate, read_uow, tokens)
+    authenticate = providers.Factory(auth.Authenticate, principal_uow, tokens)
     get_me = providers.Factory(auth.GetMe, read_uow)
     logout = providers.Factory(auth.Logout, uow, clock)
     change_password = providers.Factory(auth.ChangePassword, uow, hasher, clock)

@@ -82,6 +82,9 @@ def container(store: MemoryStore, clock: FixedClock, clinic_timezone: str) -> Co
     container.read_uow.override(
         providers.Factory(MemoryUnitOfWork, store, clock=clock, read_only=True)
     )
+    container.principal_uow.override(
+        providers.Factory(MemoryUnitOfWork, store, clock=clock, read_only=True)
+    )
     container.autocommit_uow.override(
         providers.Factory(MemoryUnitOfWork, store, clock=clock, autocommit=True)
     )

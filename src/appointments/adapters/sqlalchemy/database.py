@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from sqlalchemy import CursorResult, Executable
@@ -20,6 +23,44 @@ def _reraise(error: Exception) -> NoReturn:
     raise translated from error
 
 
+@dataclass(slots=True)
+class _Parked:
+    """A request's slot for the connection authentication hands over to the use-case."""
+
+    engine: AsyncEngine | None = None
+    connection: AsyncConnection | None = None
+
+    def take(self, engine: AsyncEngine) -> AsyncConnection | None:
+        if self.engine is not engine:
+            return None
+        connection, self.connection, self.engine = self.connection, None, None
+        return connection
+
+    async def release(self) -> None:
+        connection, self.connection, self.engine = self.connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+
+_PARKED: ContextVar[_Parked | None] = ContextVar("parked_connection", default=None)
+
+
+@contextlib.asynccontextmanager
+async def one_connection_per_request() -> AsyncIterator[None]:
+    """Within it, the connection a `hand_over` unit of work used (authentication's) is not
+    returned to the pool but kept for the next unit of work (the use-case's): a request
+    checks out one connection, not two, and never holds two at once. Whatever is still
+    kept at the end goes back to the pool."""
+    slot = _Parked()
+    token = _PARKED.set(slot)
+    try:
+        yield
+    finally:
+        _PARKED.reset(token)
+        await slot.release()
+
+
 class Database:
     """The connection of one unit of work, with every database error translated.
 
@@ -31,13 +72,25 @@ class Database:
     ROLLBACK round trips for requests that change nothing. So do `autocommit` ones, whose
     every statement is a whole change by itself (an atomic upsert): each commits as it
     runs, and `commit()` has nothing left to do.
+
+    A `hand_over` database (read-only) leaves its connection to the next one of the same
+    request (see one_connection_per_request) instead of returning it to the pool.
     """
 
-    __slots__ = ("_autocommit", "_engine", "_fresh", "_read_only", "connection")
+    __slots__ = ("_autocommit", "_engine", "_fresh", "_hand_over", "_read_only", "connection")
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool, autocommit: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        read_only: bool,
+        autocommit: bool = False,
+        hand_over: bool = False,
+    ) -> None:
         self._engine, self._read_only = engine, read_only
         self._autocommit = read_only or autocommit
+        assert read_only or not hand_over, "only a connection outside a transaction is kept"
+        self._hand_over = hand_over
         self._fresh = True
         self.connection: AsyncConnection | None = None
 
@@ -47,12 +100,22 @@ class Database:
         return self._engine.dialect.name
 
     async def open(self) -> None:
+        slot = _PARKED.get()
+        kept = slot.take(self._engine) if slot is not None else None
         try:
-            connection = await self._engine.connect()
+            # A kept connection is in autocommit (it was a hand_over one's); a new one in
+            # the pool's default mode. The mode is switched only when it differs.
+            connection = kept or await self._engine.connect()
             self.connection = connection
             if self._autocommit:
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                if kept is None:
+                    await connection.execution_options(isolation_level="AUTOCOMMIT")
             else:
+                if kept is not None:
+                    # SQLAlchemy "began" even in autocommit; ending that sends nothing.
+                    await connection.rollback()
+                    default = self._engine.dialect.default_isolation_level
+                    await connection.execution_options(isolation_level=default)
                 await connection.begin()
         except Exception as error:
             await self.close()
@@ -90,6 +153,10 @@ class Database:
     async def close(self) -> None:
         connection, self.connection = self.connection, None
         if connection is None:
+            return
+        slot = _PARKED.get() if self._hand_over else None
+        if slot is not None and slot.connection is None and not connection.invalidated:
+            slot.engine, slot.connection = self._engine, connection
             return
         # Closing rolls back whatever was not committed; a connection that died with the
         # database cannot be closed cleanly and is discarded by the pool instead.

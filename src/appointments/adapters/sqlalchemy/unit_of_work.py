@@ -68,11 +68,14 @@ class SqlUnitOfWork:
         clock: Clock | None = None,
         read_only: bool = False,
         autocommit: bool = False,
+        hand_over: bool = False,
     ) -> None:
         """`clock` stamps recorded events (the system's unless given); `autocommit`: for
         work whose statements are each a whole change (see Database), which records no
-        events."""
+        events; `hand_over` (read-only): the connection is kept for the request's next
+        unit of work (database.one_connection_per_request)."""
         self._engine, self._read_only, self._autocommit = engine, read_only, autocommit
+        self._hand_over = hand_over
         self._clock = clock or SystemClock()
         self._db: Database | None = None
         self._events: list[dict[str, Any]] = []
@@ -83,7 +86,12 @@ class SqlUnitOfWork:
         return self._db.connection if self._db else None
 
     async def __aenter__(self) -> Self:
-        db = Database(self._engine, read_only=self._read_only, autocommit=self._autocommit)
+        db = Database(
+            self._engine,
+            read_only=self._read_only,
+            autocommit=self._autocommit,
+            hand_over=self._hand_over,
+        )
         await db.open()
         self._db = db
         self.users: UserRepository = SqlUserRepository(db)

@@ -19,6 +19,7 @@ from appointments.entrypoints.api.idempotency import Idempotency
 from appointments.entrypoints.api.limits import BodySizeLimit
 from appointments.entrypoints.api.observe import Observe
 from appointments.entrypoints.api.request_id import RequestId
+from appointments.entrypoints.api.request_scope import OneConnectionPerRequest
 from appointments.entrypoints.api.routers import (
     admin,
     appointments,
@@ -120,6 +121,7 @@ def create_app(container: Container | None = None) -> FastAPI:
             ],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(OneConnectionPerRequest)
     # The access line and request metrics see every answer (500s too), within the id.
     _outermost(app, functools.partial(Observe, metrics=settings.metrics_enabled))
     _outermost(app, RequestId)

@@ -7,7 +7,7 @@ from dataclasses import Field, fields
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Row, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Row, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -45,9 +45,17 @@ def upsert(db: Database, table: Table) -> PgInsert | SqliteInsert:
 
 
 @functools.cache
-def by_id(table: Table) -> Select[Any]:
-    """Built once per table: statement construction is a fair share of a small request."""
-    return select(table).where(table.c.id == bindparam("id"))
+def by_id(table: Table, lock: str | None = None) -> Select[Any]:
+    """Built once per table (and lock mode: "share" or "update"): statement construction
+    is a fair share of a small request."""
+    query = select(table).where(table.c.id == bindparam("id"))
+    return query if lock is None else query.with_for_update(read=lock == "share")
+
+
+@functools.cache
+def inserting(table: Table) -> Insert:
+    """INSERT INTO table, its values given at execution (built once)."""
+    return insert(table)
 
 
 class SqlRepository:
@@ -59,10 +67,15 @@ class SqlRepository:
     async def _page(
         self, query: Select[Any], order: list[Any], page: PageRequest
     ) -> tuple[list[Row[Any]], int]:
-        """One query for the page, one for the total."""
+        """The page, and its exact total: a page that is not full (and not past the end)
+        ends the list, so its total is known without counting (a doctor's week, most
+        searches); only a full page pays for a count (an index scan when unfiltered)."""
+        found = await self._db.execute(query.order_by(*order).limit(page.limit).offset(page.offset))
+        rows = list(found)
+        if len(rows) < page.limit and (rows or page.offset == 0):
+            return rows, page.offset + len(rows)
         total = await self._db.execute(select(func.count()).select_from(query.subquery()))
-        rows = await self._db.execute(query.order_by(*order).limit(page.limit).offset(page.offset))
-        return list(rows), int(total.scalar_one())
+        return rows, int(total.scalar_one())
 
 
 class SqlEntityRepository(SqlRepository, Generic[E]):
@@ -78,12 +91,10 @@ class SqlEntityRepository(SqlRepository, Generic[E]):
         raise NotImplementedError
 
     async def add(self, entity: E) -> None:
-        await self._db.execute(insert(self.table).values(values_of(entity)))
+        await self._db.execute(inserting(self.table), values_of(entity))
 
     async def get(self, entity_id: UUID, *, lock: bool = False) -> E | None:
-        query = by_id(self.table)
-        if lock:
-            query = query.with_for_update(read=self.lock_mode == "share")
+        query = by_id(self.table, self.lock_mode if lock else None)
         row = (await self._db.execute(query, {"id": entity_id})).first()
         return self._from_row(row) if row else None
 
