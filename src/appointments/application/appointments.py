@@ -225,7 +225,9 @@ class UpdateAppointment:
         policy = await uow.policy.get() if policy_applies(actor) else None
         if policy is not None:
             policy.check_change(appointment.starts_at, now)
-        prepared = await prepare(uow, self._zone, now, placement, exclude_id=appointment.id)
+        prepared = await prepare(
+            uow, self._zone, now, placement, exclude_id=appointment.id, written_as_appointment=True
+        )
         appointment.reschedule(
             prepared.span,
             prepared.context,

@@ -85,11 +85,19 @@ async def prepare(
     exclude_id: UUID | None = None,
     count_patient_bookings: bool = False,
     lock_calendar: bool = False,
+    written_as_appointment: bool = False,
 ) -> Prepared:
     """The span asked for and everything the booking rules need to judge it: live holds
     block like appointments. `lock_calendar` for a hold placed or converted: it queues
     with every booking of the doctor (room), see HoldRepository.lock_calendars. Locks are
-    always taken patient, doctor, room, in that order, so no two bookings deadlock."""
+    always taken patient, doctor, room, in that order, so no two bookings deadlock.
+
+    `written_as_appointment`: the placement is written as one appointment (a booking, a
+    move), so where the store refuses overlapping appointments on write, their busy time
+    is not read first: the write answers the same 409s, and two round trips are saved.
+    Holds are still read (they are not appointments), and a hold or a series (which lists
+    every conflict) reads everything."""
+    appointments_read = not (written_as_appointment and uow.appointments.refuses_overlaps)
     if count_patient_bookings:
         # First, before any other lock on the patient: concurrent bookings of one patient
         # queue here, so each counts the ones committed before it.
@@ -115,16 +123,22 @@ async def prepare(
             raise NotFound("The room does not exist.")
         room_active = room.is_active
         room_busy = await uow.holds.blocking(within=span, now=now, room_id=room.id)
-        room_busy += await uow.appointments.busy_spans(
-            within=span, room_id=room.id, exclude_id=exclude_id
-        )
+        if appointments_read:
+            room_busy += await uow.appointments.busy_spans(
+                within=span, room_id=room.id, exclude_id=exclude_id
+            )
     buffers = buffers_of(service)
     blocked = buffers.around(span)
     # Holds first: a hold converted meanwhile is then seen as its appointment.
     busy = await uow.holds.blocking(within=blocked, now=now, doctor_id=doctor.id)
-    busy += await uow.appointments.blocked_spans(
-        within=blocked, doctor_id=doctor.id, exclude_id=exclude_id
-    )
+    patient_busy = list[Span]()
+    if appointments_read:
+        busy += await uow.appointments.blocked_spans(
+            within=blocked, doctor_id=doctor.id, exclude_id=exclude_id
+        )
+        patient_busy = await uow.appointments.busy_spans(
+            within=span, patient_id=patient.id, exclude_id=exclude_id
+        )
     calendar = DoctorCalendar(
         schedule=await uow.doctors.get_schedule(doctor.id),
         zone=zone,
@@ -136,9 +150,7 @@ async def prepare(
         doctor_active=doctor.is_active,
         patient_active=patient.is_active,
         calendar=calendar,
-        patient_busy=await uow.appointments.busy_spans(
-            within=span, patient_id=patient.id, exclude_id=exclude_id
-        ),
+        patient_busy=patient_busy,
         buffers=buffers,
         room_active=room_active,
         room_busy=room_busy,
@@ -241,6 +253,7 @@ async def book(
         reason=request.reason,
         policy=policy,
         lock_calendar=request.hold_id is not None,
+        written_as_appointment=True,
     )
     await uow.appointments.add(appointment)
     uow.record(created("appointment.booked", actor, appointment))
@@ -258,13 +271,21 @@ async def admit(
     earlier: int = 0,
     lock_calendar: bool = False,
     series_id: UUID | None = None,
+    written_as_appointment: bool = False,
 ) -> Appointment:
     """The appointment `placement` asks for, if every booking rule and the `policy` (a
     patient's; None for staff) admit it; not yet added. `earlier`: the patient's bookings
-    not yet written that count towards their limit (a series' earlier occurrences)."""
+    not yet written that count towards their limit (a series' earlier occurrences);
+    `written_as_appointment` as in `prepare`."""
     limited = policy is not None and policy.max_active_per_patient > 0
     prepared = await prepare(
-        uow, zone, now, placement, count_patient_bookings=limited, lock_calendar=lock_calendar
+        uow,
+        zone,
+        now,
+        placement,
+        count_patient_bookings=limited,
+        lock_calendar=lock_calendar,
+        written_as_appointment=written_as_appointment,
     )
     appointment = Appointment.book(
         patient_id=placement.patient_id,

@@ -123,6 +123,10 @@ class DoctorRepository(Protocol):
 
 
 class AppointmentRepository(Protocol):
+    @property
+    def refuses_overlaps(self) -> bool:
+        """The store refuses overlapping active appointments on write, as add() says."""
+
     async def add(self, appointment: Appointment) -> None:
         """Insert; raises DoctorUnavailable / PatientUnavailable where the database finds
         an overlap that a concurrent transaction committed first."""

@@ -17,6 +17,8 @@ class MemoryAppointmentRepository(MemoryRepository):
     """Refuses overlaps on write, like the PostgreSQL exclusion constraints (the doctor's
     checked first)."""
 
+    refuses_overlaps = True
+
     def _refuse_overlaps(self, appointment: Appointment) -> None:
         if not appointment.is_active:
             return

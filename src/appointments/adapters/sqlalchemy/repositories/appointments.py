@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, false, func, insert, select, true, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, false, func, select, true, update
 
 from appointments.adapters.sqlalchemy.repositories.base import (
     SqlEntityRepository,
     entity_from,
+    inserting,
     values_of,
 )
 from appointments.adapters.sqlalchemy.tables import appointments
@@ -64,13 +66,37 @@ def _in_scope(scope: AppointmentScope) -> ColumnElement[bool]:
     return false()
 
 
+@functools.cache
+def _busy(filters: frozenset[str]) -> Select[Any]:
+    """Active appointments overlapping since..until, by the party columns named in
+    `filters` (and `exclude_id`); built once per combination."""
+    starts_at, ends_at = appointments.c.starts_at, appointments.c.ends_at
+    query = select(starts_at, ends_at).where(
+        appointments.c.status.in_(ACTIVE),
+        starts_at < bindparam("until", type_=starts_at.type),
+        ends_at > bindparam("since", type_=ends_at.type),
+        starts_at > bindparam("floor", type_=starts_at.type),
+    )
+    for name in sorted(filters - {"exclude_id"}):
+        query = query.where(appointments.c[name] == bindparam(name))
+    if "exclude_id" in filters:
+        query = query.where(appointments.c.id != bindparam("exclude_id"))
+    return query.order_by(starts_at)
+
+
 class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
     table = appointments
     _from_row = staticmethod(_appointment)
     lock_mode = "update"
 
+    @property
+    def refuses_overlaps(self) -> bool:
+        """PostgreSQL's exclusion constraints do (errors.CONSTRAINT_ERRORS); SQLite has
+        none, so there every booking reads the busy time first."""
+        return self._db.dialect_name == "postgresql"
+
     async def add(self, entity: Appointment) -> None:
-        await self._db.execute(insert(appointments).values(_row(entity)))
+        await self._db.execute(inserting(appointments), _row(entity))
 
     async def save(self, entity: Appointment) -> None:
         await self._db.execute(
@@ -104,23 +130,20 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
         room_id: UUID | None = None,
         exclude_id: UUID | None = None,
     ) -> list[Span]:
-        query = select(appointments.c.starts_at, appointments.c.ends_at).where(
-            appointments.c.status.in_(ACTIVE),
-            appointments.c.starts_at < within.ends_at,
-            appointments.c.ends_at > within.starts_at,
+        parties = {"doctor_id": doctor_id, "patient_id": patient_id, "room_id": room_id}
+        given = {name: value for name, value in parties.items() if value is not None}
+        if exclude_id is not None:
+            given["exclude_id"] = exclude_id
+        query = _busy(frozenset(given))
+        values = {
+            "since": within.starts_at,
+            "until": within.ends_at,
             # Redundant but index-friendly: nothing lasts longer than MAX_DURATION, so the
             # (doctor_id, starts_at) index scan gets a lower bound too.
-            appointments.c.starts_at > within.starts_at - MAX_DURATION,
-        )
-        if doctor_id is not None:
-            query = query.where(appointments.c.doctor_id == doctor_id)
-        if patient_id is not None:
-            query = query.where(appointments.c.patient_id == patient_id)
-        if room_id is not None:
-            query = query.where(appointments.c.room_id == room_id)
-        if exclude_id is not None:
-            query = query.where(appointments.c.id != exclude_id)
-        rows = await self._db.execute(query.order_by(appointments.c.starts_at))
+            "floor": within.starts_at - MAX_DURATION,
+            **given,
+        }
+        rows = await self._db.execute(query, values)
         return [Span(r.starts_at, r.ends_at) for r in rows]
 
     async def blocked_spans(

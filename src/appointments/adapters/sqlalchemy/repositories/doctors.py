@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
 
 from appointments.adapters.sqlalchemy.repositories.base import SqlRepository, entity_from, values_of
 from appointments.adapters.sqlalchemy.tables import doctors, time_off, users, weekly_intervals
@@ -16,6 +16,20 @@ from appointments.domain.schedule import Span, TimeOff, WeeklyInterval, WeeklySc
 # Name and email are the user's: read from it, so the two cannot drift apart.
 _DOCTOR_COLUMNS = select(doctors, users.c.full_name, users.c.email).join_from(
     doctors, users, doctors.c.user_id == users.c.id
+)
+
+
+# What a booking reads of its doctor, built once.
+_BY_ID = _DOCTOR_COLUMNS.where(doctors.c.id == bindparam("id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update(read=True, of=doctors)
+_SCHEDULE = select(weekly_intervals).where(weekly_intervals.c.doctor_id == bindparam("id"))
+_TIME_OFF = (
+    select(time_off)
+    .where(time_off.c.doctor_id == bindparam("id"))
+    .order_by(time_off.c.starts_at, time_off.c.id)
+)
+_TIME_OFF_WITHIN = _TIME_OFF.where(
+    time_off.c.starts_at < bindparam("until"), time_off.c.ends_at > bindparam("since")
 )
 
 
@@ -42,10 +56,8 @@ class SqlDoctorRepository(SqlRepository):
         await self.set_schedule(doctor.id, schedule)
 
     async def get(self, doctor_id: UUID, *, lock: bool = False) -> Doctor | None:
-        query = _DOCTOR_COLUMNS.where(doctors.c.id == doctor_id)
-        if lock:
-            query = query.with_for_update(read=True, of=doctors)
-        row = (await self._db.execute(query)).first()
+        query = _BY_ID_LOCKED if lock else _BY_ID
+        row = (await self._db.execute(query, {"id": doctor_id})).first()
         return _doctor(row) if row else None
 
     async def save(self, doctor: Doctor) -> None:
@@ -78,8 +90,7 @@ class SqlDoctorRepository(SqlRepository):
         return Page([_doctor(r) for r in rows], total, page.limit, page.offset)
 
     async def get_schedule(self, doctor_id: UUID) -> WeeklySchedule:
-        query = select(weekly_intervals).where(weekly_intervals.c.doctor_id == doctor_id)
-        rows = await self._db.execute(query)
+        rows = await self._db.execute(_SCHEDULE, {"id": doctor_id})
         return WeeklySchedule.of(WeeklyInterval(r.weekday, r.starts, r.ends) for r in rows)
 
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None:
@@ -107,10 +118,11 @@ class SqlDoctorRepository(SqlRepository):
         await self._db.execute(delete(time_off).where(time_off.c.id == time_off_id))
 
     async def list_time_off(self, doctor_id: UUID, within: Span | None = None) -> list[TimeOff]:
-        query = select(time_off).where(time_off.c.doctor_id == doctor_id)
-        if within is not None:
-            query = query.where(
-                time_off.c.starts_at < within.ends_at, time_off.c.ends_at > within.starts_at
+        if within is None:
+            rows = await self._db.execute(_TIME_OFF, {"id": doctor_id})
+        else:
+            rows = await self._db.execute(
+                _TIME_OFF_WITHIN,
+                {"id": doctor_id, "since": within.starts_at, "until": within.ends_at},
             )
-        rows = await self._db.execute(query.order_by(time_off.c.starts_at, time_off.c.id))
         return [_time_off(r) for r in rows]

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, and_, delete, false, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    false,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from appointments.adapters.sqlalchemy.calendar_tables import holds, waitlist_entries
 from appointments.adapters.sqlalchemy.repositories.appointments import MAX_BLOCKED
@@ -41,6 +54,25 @@ def _hold_row(hold: Hold) -> dict[str, Any]:
     blocked = hold.blocked
     values.update(blocked_from=blocked.starts_at, blocked_until=blocked.ends_at)
     return values
+
+
+@functools.cache
+def _blocking(*, by_room: bool, excluding: bool) -> Select[Any]:
+    """The live holds of a doctor (the time they block) or of a room (their own span)
+    overlapping since..until, starting after `floor` (an index-friendly lower bound:
+    nothing lasts longer than MAX_BLOCKED, a room's span MAX_DURATION); built once."""
+    if by_room:
+        party, start, end = holds.c.room_id, holds.c.starts_at, holds.c.ends_at
+    else:
+        party, start, end = holds.c.doctor_id, holds.c.blocked_from, holds.c.blocked_until
+    query = select(start.label("a"), end.label("b")).where(
+        party == bindparam("party"),
+        start < bindparam("until", type_=start.type),
+        end > bindparam("since", type_=end.type),
+        start > bindparam("floor", type_=start.type),
+        holds.c.expires_at > bindparam("now", type_=holds.c.expires_at.type),
+    )
+    return query.where(holds.c.id != bindparam("exclude_id")) if excluding else query
 
 
 class SqlHoldRepository(SqlRepository):
@@ -79,29 +111,20 @@ class SqlHoldRepository(SqlRepository):
         exclude_id: UUID | None = None,
     ) -> list[Span]:
         spans: list[Span] = []
-        live = [holds.c.expires_at > now]
-        if exclude_id is not None:
-            live.append(holds.c.id != exclude_id)
+        values: dict[str, Any] = {"now": now, "since": within.starts_at, "until": within.ends_at}
+        excluding = exclude_id is not None
+        if excluding:
+            values["exclude_id"] = exclude_id
         if doctor_id is not None:
-            start, end = holds.c.blocked_from, holds.c.blocked_until
-            query = select(start.label("a"), end.label("b")).where(
-                holds.c.doctor_id == doctor_id,
-                start < within.ends_at,
-                end > within.starts_at,
-                start > within.starts_at - MAX_BLOCKED,
-                *live,
-            )
-            spans += [Span(r.a, r.b) for r in await self._db.execute(query)]
+            query = _blocking(by_room=False, excluding=excluding)
+            floor = within.starts_at - MAX_BLOCKED
+            found = await self._db.execute(query, {**values, "party": doctor_id, "floor": floor})
+            spans += [Span(r.a, r.b) for r in found]
         if room_id is not None:
-            start, end = holds.c.starts_at, holds.c.ends_at
-            query = select(start.label("a"), end.label("b")).where(
-                holds.c.room_id == room_id,
-                start < within.ends_at,
-                end > within.starts_at,
-                start > within.starts_at - MAX_DURATION,
-                *live,
-            )
-            spans += [Span(r.a, r.b) for r in await self._db.execute(query)]
+            query = _blocking(by_room=True, excluding=excluding)
+            floor = within.starts_at - MAX_DURATION
+            found = await self._db.execute(query, {**values, "party": room_id, "floor": floor})
+            spans += [Span(r.a, r.b) for r in found]
         return sorted(spans, key=lambda s: s.starts_at)
 
     async def take_expired(self, now: datetime, limit: int) -> list[Hold]:
