@@ -1,6 +1,7 @@
-"""Reference ceilings for the benchmark, served like the application (uvicorn, same host):
+"""Reference ceilings for the benchmark, served like the application (the same uvicorn
+setup, a listening socket per worker; same host):
 
-    uvicorn --app-dir bench ceiling_app:app --workers N
+    python bench/serve_asgi.py ceiling_app:app --port 8001 --workers N
 
 - GET /json: a bare FastAPI JSON endpoint (no database): the framework's own ceiling.
 - GET /appointments/{id}: one raw asyncpg primary-key SELECT from an asyncpg pool, the row

@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -86,8 +87,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(name: str, argv: list[str], port: int, ready_path: str) -> Iterator[str]:
-    """Run a server in its own process group; always killed on the way out."""
+def server(
+    name: str, argv: list[str], port: int, ready_path: str, workers: int = 2
+) -> Iterator[str]:
+    """Run a server in its own process group; always killed on the way out. Ready once it
+    answers and all its workers listen: each has a socket of its own, and the kernel
+    spreads connections only over those listening, so an early wrk run would load the
+    first worker up alone."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log_file = (LOGS / f"{name}.log").open("ab")
     process = subprocess.Popen(
@@ -102,10 +108,12 @@ def server(name: str, argv: list[str], port: int, ready_path: str) -> Iterator[s
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.returncode}; see {log_file.name}")
             try:
-                if httpx.get(base + ready_path, timeout=2).status_code == 200:
-                    break
+                answered = httpx.get(base + ready_path, timeout=2).status_code == 200
             except httpx.HTTPError:
-                pass
+                answered = False
+            listening = socket_holders(port, "listening")
+            if answered and (listening is None or len(listening) >= workers):
+                break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name} not ready after 90 s; see {log_file.name}")
             time.sleep(0.3)
@@ -140,9 +148,10 @@ def app_server(port: int) -> list[str]:
 
 
 def no_audit_server(port: int) -> list[str]:
-    """The same application with event recording (audit and outbox) off (no_audit_app.py)."""
-    return [str(BIN / "uvicorn"), "--factory", "--app-dir", str(BENCH),
-            "no_audit_app:create_app", "--host", "127.0.0.1", "--port", str(port),
+    """The same application with event recording (audit and outbox) off (no_audit_app.py),
+    served as the app is (bench/serve_asgi.py)."""
+    return [str(BIN / "python"), str(BENCH / "serve_asgi.py"), "no_audit_app:create_app",
+            "--factory", "--host", "127.0.0.1", "--port", str(port),
             "--workers", "2"]  # fmt: skip
 
 
@@ -154,7 +163,9 @@ def with_keys(lines: Iterable[Line], prefix: str) -> Iterator[Line]:
 
 
 def ceiling_server(port: int, workers: int) -> list[str]:
-    return [str(BIN / "uvicorn"), "--app-dir", str(BENCH), "ceiling_app:app",
+    """bench/ceiling_app.py, served as the app is (bench/serve_asgi.py: with 2 workers, a
+    listening socket each), so the ratios to it compare like with like."""
+    return [str(BIN / "python"), str(BENCH / "serve_asgi.py"), "ceiling_app:app",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]  # fmt: skip
 
 
@@ -185,10 +196,18 @@ def wrk(
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
             "--timeout", "10s", "-s", str(LUA), base, "--", str(requests), str(expected),
             str(threads)]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120, check=False)
-    found = [ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON ")]
-    if done.returncode != 0 or not found:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(seconds / 2)  # mid-run: every connection is open and busy
+        split = connections_per_worker(int(base.rsplit(":", 1)[1]))
+        stdout, stderr = process.communicate(timeout=seconds / 2 + 120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    found = [ln for ln in stdout.splitlines() if ln.startswith("WRK_JSON ")]
+    if process.returncode != 0 or not found:
+        raise RuntimeError(f"wrk failed ({process.returncode}): {stderr or stdout}")
     raw = json.loads(found[-1].removeprefix("WRK_JSON "))
     duration = raw["duration_s"] or seconds
     non_2xx = sum(n for code, n in raw["unexpected_by_status"].items() if not code.startswith("2"))
@@ -205,8 +224,31 @@ def wrk(
         "socket_errors": raw["socket_errors"],
         "wraps": raw["wraps"],
         "connections": connections,
+        "connections_per_worker": split,
         "duration_s": round(duration, 2),
     }
+
+
+def socket_holders(port: int, state: str) -> list[set[str]] | None:
+    """For each TCP socket on the server's port in `state` ("listening", "established"),
+    the pids of the processes that hold it (`ss`, from iproute2); None if `ss` fails."""
+    argv = ["ss", "-Htnp", "state", state, f"( sport = :{port} )"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return [set(re.findall(r"pid=(\d+)", line)) for line in done.stdout.splitlines()]
+
+
+def connections_per_worker(port: int) -> list[int]:
+    """The established connections on the server's port, counted per process that holds
+    them (the worker that accepted each), most first: how evenly the kernel spread wrk's
+    connections over the workers. Empty if `ss` fails."""
+    per_pid: dict[str, int] = {}
+    for pids in socket_holders(port, "established") or []:
+        for pid in pids:
+            per_pid[pid] = per_pid.get(pid, 0) + 1
+    return sorted(per_pid.values(), reverse=True)
 
 
 def measure(
@@ -760,7 +802,8 @@ def phase_ceilings(cfg: argparse.Namespace) -> dict[str, Any]:
     for workers in (1, 2):
         port = free_port()
         key = f"{workers}_worker" + ("s" if workers > 1 else "")
-        with server(f"ceiling-{workers}w", ceiling_server(port, workers), port, "/json") as base:
+        argv = ceiling_server(port, workers)
+        with server(f"ceiling-{workers}w", argv, port, "/json", workers) as base:
             out["bare_json"][key] = measure(f"ceiling bare JSON ({workers}w)", base, bare, 200, cfg)
             out["raw_asyncpg_pk"][key] = measure(
                 f"ceiling raw asyncpg PK ({workers}w)", base, pk, 200, cfg
@@ -912,13 +955,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"{meta['connections']} connections, {meta['duration_s']:g} s per run "
         f"(load average at start {meta['loadavg_start']}).",
         "",
-        "| endpoint | req/s | p50 ms | p99 ms | vs raw asyncpg | vs bare JSON | non-2xx |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | req/s | p50 ms | p99 ms | vs raw asyncpg | vs bare JSON | non-2xx "
+        "| conns/worker |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for label, r in rows:
         out.append(
             f"| {label} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{r['ratio_to_raw_asyncpg']:.2f} | {r['ratio_to_bare_json']:.2f} | {r['non_2xx']} |"
+            f"{r['ratio_to_raw_asyncpg']:.2f} | {r['ratio_to_bare_json']:.2f} | {r['non_2xx']} | "
+            f"{'/'.join(map(str, r['connections_per_worker'])) or '-'} |"
         )
     audit = report["audit_cost"]
     out += [

@@ -3,7 +3,7 @@ against booking on the real one (same run, same data) is what recording costs, t
 row and the outbox row together (both come from `record`). Nothing else differs. Never
 deploy it: a clinic's changes must be recorded, and its notifications sent.
 
-    uvicorn --factory --app-dir bench no_audit_app:create_app
+    python bench/serve_asgi.py no_audit_app:create_app --factory --port 8002 --workers 2
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""SIGTERM while a request is in flight: the real server finishes it, then exits 0.
+"""SIGTERM while a request is in flight: the real server finishes it, then exits 0, with
+one worker and with two (each on a listening socket of its own).
 
 The slow request is an honest one: a login with a deliberately expensive password hash
 (about a second or more here), started before the signal is sent.
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.api.test_workers_served import wait_for_listening_workers
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +58,10 @@ async def wait_until_up(client: httpx.AsyncClient, server: subprocess.Popen[byte
     raise AssertionError("the server did not come up within 60 s")
 
 
-async def test_sigterm_lets_in_flight_requests_finish_then_exits_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_sigterm_lets_in_flight_requests_finish_then_exits_0(
+    tmp_path: Path, workers: int
+) -> None:
     env = server_env(tmp_path)
     # A cheap hash for the stored password keeps the setup short; the server's expensive
     # settings still apply to the login (dummy hash, verify, and the rehash to upgrade it).
@@ -83,7 +89,7 @@ async def test_sigterm_lets_in_flight_requests_finish_then_exits_0(tmp_path: Pat
     port = free_port()
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen(
-        [str(APPOINTMENTS), "serve", "--port", str(port)],
+        [str(APPOINTMENTS), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         cwd=tmp_path,
         stdout=log,
@@ -92,6 +98,8 @@ async def test_sigterm_lets_in_flight_requests_finish_then_exits_0(tmp_path: Pat
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             await wait_until_up(client, server)
+            if workers == 2:  # both take connections before the signal
+                await asyncio.to_thread(wait_for_listening_workers, port, server)
             # Both run a full expensive hash: the right password is verified and then
             # rehashed to the server's cost; an unknown user gets the dummy verify at that
             # cost. (A wrong password for USERNAME would be checked against its cheap hash.)

@@ -15,13 +15,11 @@ import tempfile
 from pathlib import Path
 from types import FrameType
 
-import uvicorn
-
 from appointments.adapters.sqlalchemy.engine import is_sqlite
 from appointments.application.users import NewUser
 from appointments.container import Container
 from appointments.domain.errors import CodedError
-from appointments.entrypoints import dispatching, migrations
+from appointments.entrypoints import dispatching, migrations, serving
 from appointments.entrypoints.logging import log_config
 from appointments.settings import Settings
 
@@ -76,7 +74,7 @@ def _schema_ready(url: str) -> bool:
 
 def _address_free(host: str, port: int) -> bool:
     """Whether the address can be bound, so a busy port is one clear line, not a
-    traceback from each worker (the check is advisory: uvicorn binds for real)."""
+    traceback from each worker (the check is advisory: the server binds for real)."""
     try:
         with socket.create_server((host, port)):
             return True
@@ -131,14 +129,12 @@ def serve(host: str, port: int, workers: int) -> int:
 
 
 def _run(host: str, port: int, workers: int, config: dict[str, object]) -> None:
-    uvicorn.run(
+    serving.serve_asgi(
         "appointments.entrypoints.api.app:create_app",
+        host,
+        port,
+        workers,
         factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        timeout_graceful_shutdown=30,
         log_config=config,
         access_log=False,  # the app writes the access line (entrypoints/api/observe.py)
     )
