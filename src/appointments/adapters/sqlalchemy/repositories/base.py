@@ -26,16 +26,23 @@ class Dataclass(Protocol):
 E = TypeVar("E", bound=Dataclass)
 
 
+@functools.cache
+def field_names(cls: type[Dataclass]) -> tuple[str, ...]:
+    """An entity class's field names, looked up once (a list maps every row with them)."""
+    return tuple(f.name for f in fields(cls))
+
+
 def values_of(entity: Dataclass) -> dict[str, Any]:
     """An entity as column values: field names are column names (enums bind as strings)."""
-    return {f.name: getattr(entity, f.name) for f in fields(entity)}
+    return {name: getattr(entity, name) for name in field_names(type(entity))}
 
 
 def entity_from(cls: type[E], row: Row[Any], **converted: Any) -> E:
     """A row as an entity of `cls`, taking the columns named like its fields."""
     mapping = row._mapping
     return cls(
-        **{f.name: mapping[f.name] for f in fields(cls) if f.name not in converted}, **converted
+        **{name: mapping[name] for name in field_names(cls) if name not in converted},
+        **converted,
     )
 
 
