@@ -70,6 +70,7 @@ TARGETS = {
     "slowdown_500k_vs_10k_at_most": 1.3,
     "login_vs_raw_verify": 0.90,
 }
+POOL_SIZE = 20  # the application's default DB_POOL_SIZE, which the bench keeps
 
 
 def log(message: str) -> None:
@@ -149,9 +150,9 @@ def app_server(port: int) -> list[str]:
 
 def no_audit_server(port: int) -> list[str]:
     """The same application with event recording (audit and outbox) off (no_audit_app.py),
-    served as the app is (bench/serve_asgi.py)."""
+    served and logging as the app is (bench/serve_asgi.py --app-logging)."""
     return [str(BIN / "python"), str(BENCH / "serve_asgi.py"), "no_audit_app:create_app",
-            "--factory", "--host", "127.0.0.1", "--port", str(port),
+            "--factory", "--app-logging", "--host", "127.0.0.1", "--port", str(port),
             "--workers", "2"]  # fmt: skip
 
 
@@ -196,6 +197,7 @@ def wrk(
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
             "--timeout", "10s", "-s", str(LUA), base, "--", str(requests), str(expected),
             str(threads)]  # fmt: skip
+    sessions_before = pg_sessions()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(seconds / 2)  # mid-run: every connection is open and busy
@@ -205,6 +207,7 @@ def wrk(
         if process.poll() is None:
             process.kill()
             process.wait()
+    sessions_after = pg_sessions()
     found = [ln for ln in stdout.splitlines() if ln.startswith("WRK_JSON ")]
     if process.returncode != 0 or not found:
         raise RuntimeError(f"wrk failed ({process.returncode}): {stderr or stdout}")
@@ -225,8 +228,19 @@ def wrk(
         "wraps": raw["wraps"],
         "connections": connections,
         "connections_per_worker": split,
+        # Sessions PostgreSQL started for the bench database during the run, less the one
+        # this count itself opens: connections the servers' pools opened under load.
+        "new_pg_sessions": sessions_after - sessions_before - 1,
         "duration_s": round(duration, 2),
     }
+
+
+def pg_sessions() -> int:
+    """Sessions started so far for the bench database (pg_stat_database, PostgreSQL 14+),
+    after a moment for the servers' backends to report theirs."""
+    time.sleep(0.6)
+    query = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+    return int(asyncio.run(fetch(query))[0]["sessions"])
 
 
 def socket_holders(port: int, state: str) -> list[set[str]] | None:
@@ -854,6 +868,7 @@ def assemble(
         return {"value": value, "target": (">= " if at_least else "<= ") + str(goal), "met": met}
 
     book = app["book"]
+    sessions = [r["new_pg_sessions"] for r in app.values() if "new_pg_sessions" in r]
     targets = {
         "get_by_id_vs_raw_asyncpg": target(
             app["get_by_id"]["ratio_to_raw_asyncpg"], TARGETS["get_by_id"]
@@ -886,6 +901,11 @@ def assemble(
         "login_vs_raw_verify": target(
             app["login"]["ratio_to_raw_verify"], TARGETS["login_vs_raw_verify"]
         ),
+        "new_pg_sessions_per_run": {
+            "value": max(sessions),
+            "target": f"<= {2 * POOL_SIZE} (2 x DB_POOL_SIZE), in every timed run of the app",
+            "met": max(sessions) <= 2 * POOL_SIZE,
+        },
         "race_exactly_10_no_overlap": {
             "value": big["race"]["successes"],
             "target": "10 successes, 0 overlapping active pairs",
@@ -956,14 +976,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"(load average at start {meta['loadavg_start']}).",
         "",
         "| endpoint | req/s | p50 ms | p99 ms | vs raw asyncpg | vs bare JSON | non-2xx "
-        "| conns/worker |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| conns/worker | new PG sessions |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for label, r in rows:
         out.append(
             f"| {label} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{r['ratio_to_raw_asyncpg']:.2f} | {r['ratio_to_bare_json']:.2f} | {r['non_2xx']} | "
-            f"{'/'.join(map(str, r['connections_per_worker'])) or '-'} |"
+            f"{'/'.join(map(str, r['connections_per_worker'])) or '-'} | "
+            f"{r.get('new_pg_sessions', '-')} |"
         )
     audit = report["audit_cost"]
     out += [

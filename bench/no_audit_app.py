@@ -3,7 +3,8 @@ against booking on the real one (same run, same data) is what recording costs, t
 row and the outbox row together (both come from `record`). Nothing else differs. Never
 deploy it: a clinic's changes must be recorded, and its notifications sent.
 
-    python bench/serve_asgi.py no_audit_app:create_app --factory --port 8002 --workers 2
+    python bench/serve_asgi.py no_audit_app:create_app --factory --app-logging
+        --port 8002 --workers 2  (one command)
 """
 
 from __future__ import annotations

@@ -427,6 +427,7 @@ async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, se
         assert await uow.doctors.get(doctor.id) == doctor
         principal = await uow.users.load_principal(user.id, "any-jti")
         assert await uow.doctors.get_schedule(doctor.id) == schedule
+        assert await uow.doctors.get_with_schedule(doctor.id) == (doctor, schedule)
         stored_leave = await uow.doctors.get_time_off(leave.id)
         everything = await uow.doctors.list_time_off(doctor.id)
         july = await uow.doctors.list_time_off(
@@ -461,6 +462,14 @@ async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, se
         await uow.doctors.set_schedule(doctor.id, WeeklySchedule(()))
         assert await uow.doctors.get_schedule(doctor.id) == WeeklySchedule(())
         assert await uow.doctors.get(uuid4()) is None
+    async with backend.uow() as uow:  # in a transaction: the doctor's row share-locked
+        assert await uow.doctors.get_with_schedule(doctor.id, lock=True) == (changed, new_schedule)
+        await uow.doctors.set_schedule(doctor.id, WeeklySchedule(()))
+        await uow.commit()
+    async with backend.uow() as uow:
+        locked = await uow.doctors.get_with_schedule(doctor.id, lock=True)
+        assert locked == (changed, WeeklySchedule(()))  # no interval: still the doctor
+        assert await uow.doctors.get_with_schedule(uuid4(), lock=True) is None
 
 
 async def test_doctor_search_filters_order_and_q(backend: Backend, seed: Seed) -> None:

@@ -107,10 +107,11 @@ async def prepare(
         await uow.holds.lock_calendars(placement.doctor_id, placement.room_id)
     # Share-locked until commit: a concurrent deactivation of a party (or the room) waits
     # for this booking (and then cancels it) or is seen by it (inactive_party).
-    doctor = await uow.doctors.get(placement.doctor_id, lock=True)
+    found = await uow.doctors.get_with_schedule(placement.doctor_id, lock=True)
     patient = await uow.patients.get(placement.patient_id, lock=True)
-    if doctor is None or patient is None:
+    if found is None or patient is None:
         raise NotFound("The doctor or the patient does not exist.")
+    doctor, schedule = found
     service = await offered_service(uow, placement.service_id, doctor.department_id)
     default = placement.default_duration
     if default is None:
@@ -140,7 +141,7 @@ async def prepare(
             within=span, patient_id=patient.id, exclude_id=exclude_id
         )
     calendar = DoctorCalendar(
-        schedule=await uow.doctors.get_schedule(doctor.id),
+        schedule=schedule,
         zone=zone,
         time_off=await uow.doctors.list_time_off(doctor.id, within=span),
         busy=busy,

@@ -110,6 +110,11 @@ class DoctorRepository(Protocol):
 
     async def get_schedule(self, doctor_id: UUID) -> WeeklySchedule: ...
 
+    async def get_with_schedule(
+        self, doctor_id: UUID, *, lock: bool = False
+    ) -> tuple[Doctor, WeeklySchedule] | None:
+        """`get` and `get_schedule` at once (one round trip for a booking)."""
+
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None: ...
 
     async def add_time_off(self, time_off: TimeOff) -> None: ...

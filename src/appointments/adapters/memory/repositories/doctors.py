@@ -57,6 +57,12 @@ class MemoryDoctorRepository(MemoryRepository):
     async def get_schedule(self, doctor_id: UUID) -> WeeklySchedule:
         return self._s.schedules.get(doctor_id, WeeklySchedule(()))
 
+    async def get_with_schedule(
+        self, doctor_id: UUID, *, lock: bool = False
+    ) -> tuple[Doctor, WeeklySchedule] | None:
+        doctor = await self.get(doctor_id, lock=lock)
+        return None if doctor is None else (doctor, await self.get_schedule(doctor_id))
+
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None:
         # Read back in order, as WeeklySchedule.of builds it from the rows.
         self._s.schedules[doctor_id] = WeeklySchedule.of(schedule.intervals)

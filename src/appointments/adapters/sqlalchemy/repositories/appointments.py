@@ -7,16 +7,25 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, false, func, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    bindparam,
+    false,
+    func,
+    select,
+)
 
 from appointments.adapters.sqlalchemy.repositories.base import (
     SqlEntityRepository,
     entity_from,
     inserting,
+    updating,
     values_of,
 )
 from appointments.adapters.sqlalchemy.tables import appointments
-from appointments.application.access import AppointmentScope
 from appointments.application.ports.queries import AppointmentFilter, Page, PageRequest
 from appointments.domain.appointments import (
     ACTIVE_STATUSES,
@@ -55,15 +64,34 @@ def _row(appointment: Appointment) -> dict[str, Any]:
     return values
 
 
-def _in_scope(scope: AppointmentScope) -> ColumnElement[bool]:
-    """The appointments `scope` admits: AppointmentScope.admits, as SQL."""
-    if scope.everyone:
-        return true()
-    if scope.doctor_id is not None:
-        return appointments.c.doctor_id == scope.doctor_id
-    if scope.patient_id is not None:
-        return appointments.c.patient_id == scope.patient_id
-    return false()
+# search(): each filter as a condition on its bound value (the scope's own, named apart).
+_SEARCH_CONDITIONS: dict[str, ColumnElement[bool]] = {
+    "scope_doctor_id": appointments.c.doctor_id == bindparam("scope_doctor_id"),
+    "scope_patient_id": appointments.c.patient_id == bindparam("scope_patient_id"),
+    "doctor_id": appointments.c.doctor_id == bindparam("doctor_id"),
+    "patient_id": appointments.c.patient_id == bindparam("patient_id"),
+    "status": appointments.c.status == bindparam("status"),
+    "statuses": appointments.c.status.in_(bindparam("statuses", expanding=True)),
+    "starts_from": appointments.c.starts_at
+    >= bindparam("starts_from", type_=appointments.c.starts_at.type),
+    "starts_before": appointments.c.starts_at
+    < bindparam("starts_before", type_=appointments.c.starts_at.type),
+}
+
+
+@functools.cache
+def _search(filters: frozenset[str], nobody: bool) -> tuple[Select[Any], Select[Any]]:
+    """The page and the count of a search by the filters named, built once per
+    combination; `nobody`: a scope that admits nothing (AppointmentScope.admits)."""
+    query = select(appointments).where(*(_SEARCH_CONDITIONS[name] for name in sorted(filters)))
+    if nobody:
+        query = query.where(false())
+    page = (
+        query.order_by(appointments.c.starts_at, appointments.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    return page, select(func.count()).select_from(query.subquery())
 
 
 @functools.cache
@@ -99,26 +127,25 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
         await self._db.execute(inserting(appointments), _row(entity))
 
     async def save(self, entity: Appointment) -> None:
-        await self._db.execute(
-            update(appointments).where(appointments.c.id == entity.id).values(_row(entity))
-        )
+        await self._db.execute(updating(appointments), {**_row(entity), "where_id": entity.id})
 
     async def search(self, filters: AppointmentFilter, page: PageRequest) -> Page[Appointment]:
-        query = select(appointments).where(_in_scope(filters.scope))
-        if filters.doctor_id is not None:
-            query = query.where(appointments.c.doctor_id == filters.doctor_id)
-        if filters.patient_id is not None:
-            query = query.where(appointments.c.patient_id == filters.patient_id)
-        if filters.status is not None:
-            query = query.where(appointments.c.status == filters.status.value)
-        if filters.statuses is not None:
-            query = query.where(appointments.c.status.in_(sorted(filters.statuses)))
-        if filters.starts_from is not None:
-            query = query.where(appointments.c.starts_at >= filters.starts_from)
-        if filters.starts_before is not None:
-            query = query.where(appointments.c.starts_at < filters.starts_before)
-        order = [appointments.c.starts_at, appointments.c.id]
-        rows, total = await self._page(query, order, page)
+        scope = filters.scope
+        given: dict[str, Any] = {
+            "scope_doctor_id": None if scope.everyone else scope.doctor_id,
+            "scope_patient_id": None if scope.everyone or scope.doctor_id else scope.patient_id,
+            "doctor_id": filters.doctor_id,
+            "patient_id": filters.patient_id,
+            "status": filters.status.value if filters.status else None,
+            "statuses": sorted(filters.statuses) if filters.statuses is not None else None,
+            "starts_from": filters.starts_from,
+            "starts_before": filters.starts_before,
+        }
+        values = {name: value for name, value in given.items() if value is not None}
+        nobody = not (scope.everyone or scope.doctor_id or scope.patient_id)
+        statement, count = _search(frozenset(values), nobody)
+        values.update(limit=page.limit, offset=page.offset)
+        rows, total = await self._built_page(statement, lambda: count, values, page)
         return Page([_appointment(r) for r in rows], total, page.limit, page.offset)
 
     async def busy_spans(

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import Field, fields
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Insert, Row, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Insert,
+    Row,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -65,6 +77,13 @@ def inserting(table: Table) -> Insert:
     return insert(table)
 
 
+@functools.cache
+def updating(table: Table) -> Update:
+    """UPDATE table ... WHERE id = :where_id, the columns set given at execution with
+    `where_id` (built once)."""
+    return update(table).where(table.c.id == bindparam("where_id"))
+
+
 class SqlRepository:
     __slots__ = ("_db",)
 
@@ -74,14 +93,29 @@ class SqlRepository:
     async def _page(
         self, query: Select[Any], order: list[Any], page: PageRequest
     ) -> tuple[list[Row[Any]], int]:
-        """The page, and its exact total: a page that is not full (and not past the end)
-        ends the list, so its total is known without counting (a doctor's week, most
-        searches); only a full page pays for a count (an index scan when unfiltered)."""
-        found = await self._db.execute(query.order_by(*order).limit(page.limit).offset(page.offset))
-        rows = list(found)
+        """The page of `query` in `order`, and its exact total (see `_built_page`)."""
+        return await self._built_page(
+            query.order_by(*order).limit(page.limit).offset(page.offset),
+            lambda: select(func.count()).select_from(query.subquery()),
+            {},
+            page,
+        )
+
+    async def _built_page(
+        self,
+        statement: Select[Any],
+        count: Callable[[], Select[Any]],
+        values: dict[str, Any],
+        page: PageRequest,
+    ) -> tuple[list[Row[Any]], int]:
+        """The page `statement` selects, and its exact total: a page that is not full (and
+        not past the end) ends the list, so its total is known without counting (a
+        doctor's week, most searches); only a full page pays for the `count` (an index
+        scan when unfiltered). `values` bind both."""
+        rows = list(await self._db.execute(statement, values))
         if len(rows) < page.limit and (rows or page.offset == 0):
             return rows, page.offset + len(rows)
-        total = await self._db.execute(select(func.count()).select_from(query.subquery()))
+        total = await self._db.execute(count(), values)
         return rows, int(total.scalar_one())
 
 
@@ -106,7 +140,5 @@ class SqlEntityRepository(SqlRepository, Generic[E]):
         return self._from_row(row) if row else None
 
     async def save(self, entity: E) -> None:
-        entity_id = getattr(entity, "id")  # noqa: B009 - E is any entity with an id
-        await self._db.execute(
-            update(self.table).where(self.table.c.id == entity_id).values(values_of(entity))
-        )
+        values = values_of(entity)
+        await self._db.execute(updating(self.table), {**values, "where_id": values["id"]})

@@ -22,6 +22,12 @@ _DOCTOR_COLUMNS = select(doctors, users.c.full_name, users.c.email).join_from(
 # What a booking reads of its doctor, built once.
 _BY_ID = _DOCTOR_COLUMNS.where(doctors.c.id == bindparam("id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update(read=True, of=doctors)
+# The doctor and the weekly schedule in one statement: a row per interval (one with nulls
+# for a doctor without any), the doctor's columns repeated.
+_WITH_SCHEDULE = _BY_ID.add_columns(
+    weekly_intervals.c.weekday, weekly_intervals.c.starts, weekly_intervals.c.ends
+).outerjoin(weekly_intervals, weekly_intervals.c.doctor_id == doctors.c.id)
+_WITH_SCHEDULE_LOCKED = _WITH_SCHEDULE.with_for_update(read=True, of=doctors)
 _SCHEDULE = select(weekly_intervals).where(weekly_intervals.c.doctor_id == bindparam("id"))
 _TIME_OFF = (
     select(time_off)
@@ -92,6 +98,18 @@ class SqlDoctorRepository(SqlRepository):
     async def get_schedule(self, doctor_id: UUID) -> WeeklySchedule:
         rows = await self._db.execute(_SCHEDULE, {"id": doctor_id})
         return WeeklySchedule.of(WeeklyInterval(r.weekday, r.starts, r.ends) for r in rows)
+
+    async def get_with_schedule(
+        self, doctor_id: UUID, *, lock: bool = False
+    ) -> tuple[Doctor, WeeklySchedule] | None:
+        query = _WITH_SCHEDULE_LOCKED if lock else _WITH_SCHEDULE
+        rows = list(await self._db.execute(query, {"id": doctor_id}))
+        if not rows:
+            return None
+        intervals = (
+            WeeklyInterval(r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None
+        )
+        return _doctor(rows[0]), WeeklySchedule.of(intervals)
 
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None:
         await self._db.execute(
