@@ -427,7 +427,10 @@ async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, se
         assert await uow.doctors.get(doctor.id) == doctor
         principal = await uow.users.load_principal(user.id, "any-jti")
         assert await uow.doctors.get_schedule(doctor.id) == schedule
-        assert await uow.doctors.get_with_schedule(doctor.id) == (doctor, schedule)
+        july_calendar = await uow.doctors.get_calendar(
+            doctor.id, Span(datetime(2031, 7, 2, tzinfo=UTC), datetime(2031, 8, 1, 1, tzinfo=PST))
+        )  # the schedule once, each time off once, by start
+        assert july_calendar == (doctor, schedule, [leave, later])
         stored_leave = await uow.doctors.get_time_off(leave.id)
         everything = await uow.doctors.list_time_off(doctor.id)
         july = await uow.doctors.list_time_off(
@@ -447,6 +450,7 @@ async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, se
     assert [t.id for t in july] == [leave.id]
     assert touching == []  # leave ends 03:30 UTC: [start, end) does not touch 03:30
 
+    touching_span = Span(datetime(2031, 7, 3, 3, 30, tzinfo=UTC), datetime(2031, 7, 5, tzinfo=UTC))
     new_schedule = WeeklySchedule.of([WeeklyInterval(2, time(10), time(11))])
     changed = dataclasses.replace(doctor, specialization="Surgery", phone=None, is_active=False)
     async with backend.uow() as uow:
@@ -463,13 +467,17 @@ async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, se
         assert await uow.doctors.get_schedule(doctor.id) == WeeklySchedule(())
         assert await uow.doctors.get(uuid4()) is None
     async with backend.uow() as uow:  # in a transaction: the doctor's row share-locked
-        assert await uow.doctors.get_with_schedule(doctor.id, lock=True) == (changed, new_schedule)
+        assert await uow.doctors.get_calendar(doctor.id, touching_span, lock=True) == (
+            changed,
+            new_schedule,
+            [],
+        )
         await uow.doctors.set_schedule(doctor.id, WeeklySchedule(()))
         await uow.commit()
     async with backend.uow() as uow:
-        locked = await uow.doctors.get_with_schedule(doctor.id, lock=True)
-        assert locked == (changed, WeeklySchedule(()))  # no interval: still the doctor
-        assert await uow.doctors.get_with_schedule(uuid4(), lock=True) is None
+        locked = await uow.doctors.get_calendar(doctor.id, touching_span, lock=True)
+        assert locked == (changed, WeeklySchedule(()), [])  # no interval: still the doctor
+        assert await uow.doctors.get_calendar(uuid4(), touching_span, lock=True) is None
 
 
 async def test_doctor_search_filters_order_and_q(backend: Backend, seed: Seed) -> None:

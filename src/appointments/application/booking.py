@@ -22,6 +22,7 @@ from appointments.application.ports.unit_of_work import UnitOfWork
 from appointments.domain.appointments import Appointment
 from appointments.domain.booking import (
     DEFAULT_DURATION,
+    MAX_DURATION,
     NO_BUFFERS,
     BookingContext,
     BookingPolicy,
@@ -107,11 +108,14 @@ async def prepare(
         await uow.holds.lock_calendars(placement.doctor_id, placement.room_id)
     # Share-locked until commit: a concurrent deactivation of a party (or the room) waits
     # for this booking (and then cancels it) or is seen by it (inactive_party).
-    found = await uow.doctors.get_with_schedule(placement.doctor_id, lock=True)
+    # The time off is read for the longest span the request could ask for (the span is
+    # known only once the service is): the booking rules look at what overlaps the span.
+    longest = Span(placement.starts_at, placement.starts_at + MAX_DURATION)
+    found = await uow.doctors.get_calendar(placement.doctor_id, longest, lock=True)
     patient = await uow.patients.get(placement.patient_id, lock=True)
     if found is None or patient is None:
         raise NotFound("The doctor or the patient does not exist.")
-    doctor, schedule = found
+    doctor, schedule, time_off = found
     service = await offered_service(uow, placement.service_id, doctor.department_id)
     default = placement.default_duration
     if default is None:
@@ -143,7 +147,7 @@ async def prepare(
     calendar = DoctorCalendar(
         schedule=schedule,
         zone=zone,
-        time_off=await uow.doctors.list_time_off(doctor.id, within=span),
+        time_off=time_off,
         busy=busy,
     )
     context = BookingContext(

@@ -110,10 +110,11 @@ class DoctorRepository(Protocol):
 
     async def get_schedule(self, doctor_id: UUID) -> WeeklySchedule: ...
 
-    async def get_with_schedule(
-        self, doctor_id: UUID, *, lock: bool = False
-    ) -> tuple[Doctor, WeeklySchedule] | None:
-        """`get` and `get_schedule` at once (one round trip for a booking)."""
+    async def get_calendar(
+        self, doctor_id: UUID, within: Span, *, lock: bool = False
+    ) -> tuple[Doctor, WeeklySchedule, list[TimeOff]] | None:
+        """`get`, `get_schedule` and `list_time_off(within)` at once: what a booking reads
+        of its doctor, in one round trip."""
 
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None: ...
 

@@ -57,11 +57,14 @@ class MemoryDoctorRepository(MemoryRepository):
     async def get_schedule(self, doctor_id: UUID) -> WeeklySchedule:
         return self._s.schedules.get(doctor_id, WeeklySchedule(()))
 
-    async def get_with_schedule(
-        self, doctor_id: UUID, *, lock: bool = False
-    ) -> tuple[Doctor, WeeklySchedule] | None:
+    async def get_calendar(
+        self, doctor_id: UUID, within: Span, *, lock: bool = False
+    ) -> tuple[Doctor, WeeklySchedule, list[TimeOff]] | None:
         doctor = await self.get(doctor_id, lock=lock)
-        return None if doctor is None else (doctor, await self.get_schedule(doctor_id))
+        if doctor is None:
+            return None
+        schedule = await self.get_schedule(doctor_id)
+        return doctor, schedule, await self.list_time_off(doctor_id, within)
 
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None:
         # Read back in order, as WeeklySchedule.of builds it from the rows.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, insert, or_, select, update
 
 from appointments.adapters.sqlalchemy.repositories.base import SqlRepository, entity_from, values_of
 from appointments.adapters.sqlalchemy.tables import doctors, time_off, users, weekly_intervals
@@ -22,12 +22,30 @@ _DOCTOR_COLUMNS = select(doctors, users.c.full_name, users.c.email).join_from(
 # What a booking reads of its doctor, built once.
 _BY_ID = _DOCTOR_COLUMNS.where(doctors.c.id == bindparam("id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update(read=True, of=doctors)
-# The doctor and the weekly schedule in one statement: a row per interval (one with nulls
-# for a doctor without any), the doctor's columns repeated.
-_WITH_SCHEDULE = _BY_ID.add_columns(
-    weekly_intervals.c.weekday, weekly_intervals.c.starts, weekly_intervals.c.ends
-).outerjoin(weekly_intervals, weekly_intervals.c.doctor_id == doctors.c.id)
-_WITH_SCHEDULE_LOCKED = _WITH_SCHEDULE.with_for_update(read=True, of=doctors)
+# The doctor, the weekly schedule and the time off overlapping since..until in one
+# statement: a row per (interval, time off) pair, nulls where there is none, the doctor's
+# columns repeated (a doctor has a handful of intervals, a booking's span a time off or two).
+_CALENDAR = (
+    _BY_ID.add_columns(
+        weekly_intervals.c.weekday,
+        weekly_intervals.c.starts,
+        weekly_intervals.c.ends,
+        time_off.c.id.label("time_off_id"),
+        time_off.c.starts_at.label("time_off_starts_at"),
+        time_off.c.ends_at.label("time_off_ends_at"),
+        time_off.c.reason.label("time_off_reason"),
+    )
+    .outerjoin(weekly_intervals, weekly_intervals.c.doctor_id == doctors.c.id)
+    .outerjoin(
+        time_off,
+        and_(
+            time_off.c.doctor_id == doctors.c.id,
+            time_off.c.starts_at < bindparam("until"),
+            time_off.c.ends_at > bindparam("since"),
+        ),
+    )
+)
+_CALENDAR_LOCKED = _CALENDAR.with_for_update(read=True, of=doctors)
 _SCHEDULE = select(weekly_intervals).where(weekly_intervals.c.doctor_id == bindparam("id"))
 _TIME_OFF = (
     select(time_off)
@@ -99,17 +117,31 @@ class SqlDoctorRepository(SqlRepository):
         rows = await self._db.execute(_SCHEDULE, {"id": doctor_id})
         return WeeklySchedule.of(WeeklyInterval(r.weekday, r.starts, r.ends) for r in rows)
 
-    async def get_with_schedule(
-        self, doctor_id: UUID, *, lock: bool = False
-    ) -> tuple[Doctor, WeeklySchedule] | None:
-        query = _WITH_SCHEDULE_LOCKED if lock else _WITH_SCHEDULE
-        rows = list(await self._db.execute(query, {"id": doctor_id}))
+    async def get_calendar(
+        self, doctor_id: UUID, within: Span, *, lock: bool = False
+    ) -> tuple[Doctor, WeeklySchedule, list[TimeOff]] | None:
+        values = {"id": doctor_id, "since": within.starts_at, "until": within.ends_at}
+        rows = list(await self._db.execute(_CALENDAR_LOCKED if lock else _CALENDAR, values))
         if not rows:
             return None
-        intervals = (
-            WeeklyInterval(r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None
+        # Each interval comes once per time off, each time off once per interval.
+        intervals = dict.fromkeys(
+            (r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None
         )
-        return _doctor(rows[0]), WeeklySchedule.of(intervals)
+        absences = {
+            r.time_off_id: TimeOff(
+                doctor_id=doctor_id,
+                starts_at=r.time_off_starts_at,
+                ends_at=r.time_off_ends_at,
+                reason=r.time_off_reason,
+                id=r.time_off_id,
+            )
+            for r in rows
+            if r.time_off_id is not None
+        }
+        schedule = WeeklySchedule.of(WeeklyInterval(*interval) for interval in intervals)
+        by_start = sorted(absences.values(), key=lambda t: (t.starts_at, t.id))
+        return _doctor(rows[0]), schedule, by_start
 
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None:
         await self._db.execute(
