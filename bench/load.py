@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import multiprocessing
 import os
@@ -657,14 +658,21 @@ def phase_big(cfg: argparse.Namespace, now: datetime, zone: ZoneInfo) -> dict[st
     data = clinic()
     port = free_port()
     results: dict[str, Any] = {}
-    with server("app-big", app_server(port), port, "/health/ready") as base:
+    ceiling_port = free_port()
+    with (
+        server("app-big", app_server(port), port, "/health/ready") as base,
+        server(
+            "ceiling-adjacent", ceiling_server(ceiling_port, 2), ceiling_port, "/json", 2
+        ) as ceiling,
+    ):
         lines = probe_lines(base, today, data)
         admin = login_token(base, seed.ADMIN_USERNAME)
-        results["get_by_id"] = measure(
-            "GET /api/appointments/{id}", base, write_requests("get", lines["get_by_id"]), 200, cfg
+        adjacent = functools.partial(next_to_ceiling, cfg, ceiling, ceiling_requests())
+        results["get_by_id"] = adjacent(
+            "GET /api/appointments/{id}", base, write_requests("get", lines["get_by_id"]), 200
         )
-        results["list_doctor_week"] = measure(
-            "GET /api/appointments (week)", base, write_requests("list", lines["list"]), 200, cfg
+        results["list_doctor_week"] = adjacent(
+            "GET /api/appointments (week)", base, write_requests("list", lines["list"]), 200
         )
         results["availability_week"] = measure(
             "GET availability (one week)", base,
@@ -684,7 +692,7 @@ def phase_big(cfg: argparse.Namespace, now: datetime, zone: ZoneInfo) -> dict[st
             "book", booking_lines(admin, data, zone, today, warm_count, timed_count)
         )
         before = bookings_in_db()
-        results["book"] = measure("POST /api/appointments", base, timed, 201, cfg, warmup=warm)
+        results["book"] = adjacent("POST /api/appointments", base, timed, 201, warm)
         results["book"]["rows_created_incl_warmup"] = bookings_in_db() - before
         results["book_with_key"] = book_keyed(cfg, base, admin, data, zone, today)
         services = create_services(base, admin, data)
@@ -806,11 +814,38 @@ def book_keyed(
     return measure("POST /api/appointments + key", base, timed, 201, cfg, warmup=warm)
 
 
-def phase_ceilings(cfg: argparse.Namespace) -> dict[str, Any]:
+def ceiling_requests() -> Path:
+    """The raw asyncpg ceiling's requests: primary-key reads of 5,000 appointments."""
     ids = asyncio.run(fetch("SELECT id FROM appointments ORDER BY md5(id::text) LIMIT 5000"))
-    pk = write_requests(
+    return write_requests(
         "ceiling_pk", (("GET", f"/appointments/{r['id']}", "-", "-", "-") for r in ids)
     )
+
+
+def next_to_ceiling(
+    cfg: argparse.Namespace,
+    ceiling: str,
+    pk: Path,
+    label: str,
+    base: str,
+    requests: Path,
+    expected: int,
+    warmup: Path | None = None,
+) -> dict[str, Any]:
+    """An app figure with the 2-worker raw asyncpg ceiling measured just before and just
+    after it (that server runs beside the app, idle while the app is measured): this
+    machine's speed drifts by more than the targets' margins over the minutes between a
+    figure and the end-of-run ceilings, so the targets use the mean of these two."""
+    before = measure("  ceiling raw asyncpg PK, before", ceiling, pk, 200, cfg)
+    result = measure(label, base, requests, expected, cfg, warmup)
+    after = measure("  ceiling raw asyncpg PK, after", ceiling, pk, 200, cfg)
+    result["adjacent_raw_asyncpg_rps"] = round((before["rps"] + after["rps"]) / 2, 1)
+    result["adjacent_raw_asyncpg_runs"] = [before, after]
+    return result
+
+
+def phase_ceilings(cfg: argparse.Namespace) -> dict[str, Any]:
+    pk = ceiling_requests()
     bare = write_requests("ceiling_json", [("GET", "/json", "-", "-", "-")])
     out: dict[str, Any] = {"bare_json": {}, "raw_asyncpg_pk": {}}
     for workers in (1, 2):
@@ -844,6 +879,10 @@ def assemble(
     for result in [*app.values(), *small["results"].values()]:
         result["ratio_to_raw_asyncpg"] = _ratio(result["rps"], raw)
         result["ratio_to_bare_json"] = _ratio(result["rps"], bare)
+        if "adjacent_raw_asyncpg_rps" in result:
+            result["ratio_to_adjacent_raw_asyncpg"] = _ratio(
+                result["rps"], result["adjacent_raw_asyncpg_rps"]
+            )
     for group in ceilings.values():
         for result in group.values():
             result["ratio_to_raw_asyncpg"] = _ratio(result["rps"], raw)
@@ -871,12 +910,12 @@ def assemble(
     sessions = [r["new_pg_sessions"] for r in app.values() if "new_pg_sessions" in r]
     targets = {
         "get_by_id_vs_raw_asyncpg": target(
-            app["get_by_id"]["ratio_to_raw_asyncpg"], TARGETS["get_by_id"]
+            app["get_by_id"]["ratio_to_adjacent_raw_asyncpg"], TARGETS["get_by_id"]
         ),
         "list_doctor_week_vs_raw_asyncpg": target(
-            app["list_doctor_week"]["ratio_to_raw_asyncpg"], TARGETS["list_doctor_week"]
+            app["list_doctor_week"]["ratio_to_adjacent_raw_asyncpg"], TARGETS["list_doctor_week"]
         ),
-        "book_vs_raw_asyncpg": target(book["ratio_to_raw_asyncpg"], TARGETS["book"]),
+        "book_vs_raw_asyncpg": target(book["ratio_to_adjacent_raw_asyncpg"], TARGETS["book"]),
         "book_p99_over_p50": {
             "value": _ratio(book["p99_ms"], book["p50_ms"]),
             "target": f"< {TARGETS['book_p99_over_p50_below']}",
@@ -1001,7 +1040,21 @@ def markdown(report: dict[str, Any]) -> str:
     verify = report["raw_verify"]
     race_result = report["race"]
     overlaps = race_result["overlapping_active_pairs"]
+    adjacent = [
+        f"{label} {big[key]['rps']:.0f} req/s against {big[key]['adjacent_raw_asyncpg_rps']:.0f}"
+        f" ({big[key]['ratio_to_adjacent_raw_asyncpg']:.3f})"
+        for key, label in (
+            ("get_by_id", "GET by id"),
+            ("list_doctor_week", "the doctor's week"),
+            ("book", "booking"),
+        )
+    ]
     out += [
+        "",
+        "The ratio targets use the 2-worker raw asyncpg ceiling measured just before and "
+        "after each figure (mean of the two; the end-of-run ceilings are in the table): "
+        + "; ".join(adjacent)
+        + ".",
         "",
         f"Raw argon2id verify rate ({verify['hash']}, 2 processes): "
         f"{verify['verifies_per_s']:.0f}/s; login reaches "
