@@ -39,6 +39,7 @@ from appointments.adapters.memory.state import MemoryState, MemoryStore
 from appointments.application.events import REQUEST_ID, AuditEvent, Event
 from appointments.application.outbox import OutboxMessage, outbox_messages
 from appointments.application.ports.holds import HoldRepository, WaitlistRepository
+from appointments.application.ports.outbox import OutboxRepository
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
@@ -47,7 +48,6 @@ from appointments.application.ports.repositories import (
     DoctorRepository,
     IdempotencyRepository,
     LoginFailureRepository,
-    OutboxRepository,
     PatientRepository,
     PolicyRepository,
     RevokedTokenRepository,

@@ -40,6 +40,7 @@ from appointments.adapters.sqlalchemy.repositories.webhooks import SqlWebhookRep
 from appointments.application.events import REQUEST_ID, Event
 from appointments.application.outbox import OutboxMessage, outbox_messages
 from appointments.application.ports.holds import HoldRepository, WaitlistRepository
+from appointments.application.ports.outbox import OutboxRepository
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
@@ -48,7 +49,6 @@ from appointments.application.ports.repositories import (
     DoctorRepository,
     IdempotencyRepository,
     LoginFailureRepository,
-    OutboxRepository,
     PatientRepository,
     PolicyRepository,
     RevokedTokenRepository,

@@ -3,14 +3,13 @@ the unit of work's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from appointments.application.access import FeedScope, PatientScope
-from appointments.application.outbox import OutboxMessage
 from appointments.application.ports.queries import (
     AppointmentFilter,
     CatalogFilter,
@@ -25,7 +24,6 @@ from appointments.application.ports.queries import (
 from appointments.domain.appointments import Appointment
 from appointments.domain.booking import BookingPolicy
 from appointments.domain.calendar_feeds import CalendarFeed, FetchCount
-from appointments.domain.deliveries import Delivery
 from appointments.domain.departments import Department
 from appointments.domain.doctors import Doctor
 from appointments.domain.patients import Patient
@@ -244,43 +242,6 @@ class WebhookRepository(Protocol):
     async def deactivate(self, endpoint_id: UUID) -> bool:
         """Switch an active endpoint off in one statement (nothing else it holds is
         written, so an admin's concurrent change stands); False if it was not active."""
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """Due deliveries taken by one dispatcher until `until`: another takes them over only
-    after that (the first one died), and a late result from the first is then ignored."""
-
-    token: UUID
-    until: datetime
-    deliveries: list[Delivery]
-
-
-class OutboxRepository(Protocol):
-    async def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
-        """Written by the unit of work's commit, with the change they announce."""
-
-    async def take_unplanned(self, limit: int) -> list[OutboxMessage]:
-        """Oldest messages not yet fanned out to deliveries, locked for this transaction
-        (others skip them, so each is planned by one dispatcher)."""
-
-    async def mark_planned(self, message_ids: Sequence[UUID], now: datetime) -> None: ...
-
-    async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
-        """An email already planned for the same (appointment, key, start) is left out."""
-
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> Claim:
-        """Pending deliveries due by `now`, not under another live claim; each claimed
-        for `lease_until` under a fresh token."""
-
-    async def messages(self, message_ids: Sequence[UUID]) -> dict[UUID, OutboxMessage]: ...
-
-    async def finish(self, delivery: Delivery, token: UUID) -> bool:
-        """Store the attempt's outcome and release the claim; False (nothing stored) if
-        the claim expired and was taken over."""
-
-    async def deliveries_for(self, endpoint_id: UUID, page: PageRequest) -> Page[Delivery]:
-        """Newest first."""
 
 
 class CalendarFeedRepository(Protocol):

@@ -7,6 +7,7 @@ from typing import Protocol, Self
 
 from appointments.application.events import Event
 from appointments.application.ports.holds import HoldRepository, WaitlistRepository
+from appointments.application.ports.outbox import OutboxRepository
 from appointments.application.ports.queries import AuditQueries, StatsQueries
 from appointments.application.ports.repositories import (
     AppointmentRepository,
@@ -15,7 +16,6 @@ from appointments.application.ports.repositories import (
     DoctorRepository,
     IdempotencyRepository,
     LoginFailureRepository,
-    OutboxRepository,
     PatientRepository,
     PolicyRepository,
     RevokedTokenRepository,

@@ -11,8 +11,8 @@ from uuid import UUID, uuid4
 from appointments.adapters.memory.repositories.base import MemoryRepository, stored
 from appointments.adapters.memory.state import DeliveryClaim
 from appointments.application.outbox import OutboxMessage
+from appointments.application.ports.outbox import Claim
 from appointments.application.ports.queries import Page, PageRequest
-from appointments.application.ports.repositories import Claim
 from appointments.domain.deliveries import Channel, Delivery, DeliveryStatus
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import Row, insert, or_, select, update
 from appointments.adapters.sqlalchemy.repositories.base import SqlRepository, entity_from, upsert
 from appointments.adapters.sqlalchemy.tables import deliveries, outbox_messages
 from appointments.application.outbox import OutboxMessage
+from appointments.application.ports.outbox import Claim
 from appointments.application.ports.queries import Page, PageRequest
-from appointments.application.ports.repositories import Claim
 from appointments.domain.deliveries import Channel, Delivery, DeliveryStatus
 
 _MESSAGE_FIELDS = tuple(f.name for f in fields(OutboxMessage))
