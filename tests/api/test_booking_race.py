@@ -95,25 +95,33 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
+def serve_app(
+    env: dict[str, str], cwd: Path, port: int, log: Path, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """`appointments serve` on 127.0.0.1:`port` in a process group of its own (so
+    stop_server can kill it whole), its output in `log`."""
+    with log.open("wb") as out:  # the child keeps its own copy of the file
+        return subprocess.Popen(
+            [str(APP), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)],
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+
 @pytest.fixture
 def server(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """`appointments serve --workers 2` on a free loopback port; always stopped."""
     port = _free_port()
     env = _server_env(postgres_url)
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [str(APP), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = serve_app(env, tmp_path, port, tmp_path / "server.log", workers=2)
     try:
         yield f"http://127.0.0.1:{port}", env
     finally:
         stop_server(process)
-        log.close()
         print((tmp_path / "server.log").read_text(errors="replace")[-2000:])
 
 

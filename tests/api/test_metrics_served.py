@@ -4,7 +4,6 @@ no password, token or patient name; /metrics adding up the counts of two workers
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,28 +14,15 @@ import pytest
 
 from tests.api.support import PASSWORD, bearer
 from tests.api.test_booking_race import (
-    APP,
     _created,
     _free_port,
     _server_env,
     _wait_until_healthy,
     create_admin,
+    serve_app,
     stop_server,
 )
 from tests.api.test_metrics import parse, value
-
-
-def _serve(
-    env: dict[str, str], cwd: Path, port: int, log: Path, workers: int = 1
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(APP), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        cwd=cwd,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 def _slot() -> str:
@@ -99,7 +85,7 @@ async def test_json_log_lines_carry_the_fields_and_no_secret(tmp_path: Path) -> 
     env.update(ENVIRONMENT="production", DISPATCHER="off")  # json by default in production
     env.pop("LOG_FORMAT", None)
     port, log = _free_port(), tmp_path / "server.log"
-    process = _serve(env, tmp_path, port, log)
+    process = serve_app(env, tmp_path, port, log)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             await _wait_until_healthy(client)
@@ -135,7 +121,7 @@ async def test_two_workers_add_up_in_metrics(postgres_url: str, tmp_path: Path) 
     env = _server_env(postgres_url)
     env.update(PROMETHEUS_MULTIPROC_DIR=str(directory), DISPATCHER="off")
     port, log = _free_port(), tmp_path / "server.log"
-    process = _serve(env, tmp_path, port, log, workers=2)
+    process = serve_app(env, tmp_path, port, log, workers=2)
     base, requests = f"http://127.0.0.1:{port}", 60
     labels = {"route": "/health", "method": "GET", "status": "200"}
     name = "appointments_http_requests_total"

@@ -9,19 +9,12 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.test_booking_race import APP, _free_port, _server_env, stop_server
+from tests.api.test_booking_race import _free_port, _server_env, serve_app, stop_server
 
 
 def _serve(tmp_path: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = _server_env(f"sqlite+aiosqlite:///{tmp_path / 'served.db'}")
-    return subprocess.Popen(
-        [str(APP), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    return serve_app(env, tmp_path, port, log)
 
 
 def _wait_healthy(base: str, deadline_seconds: float = 30) -> None:

@@ -22,10 +22,10 @@ import httpx
 import pytest
 
 from tests.api.test_booking_race import (
-    APP,
     _free_port,
     _server_env,
     _wait_until_healthy,
+    serve_app,
     stop_server,
 )
 
@@ -89,20 +89,12 @@ def burst_held(port: int) -> Counter[int]:
 def served(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = _free_port()
     env = _server_env(f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}")
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [str(APP), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield port, process
-        finally:
-            stop_server(process)
-            print((tmp_path / "server.log").read_text(errors="replace")[-3000:])
+    process = serve_app(env, tmp_path, port, tmp_path / "server.log", workers=2)
+    try:
+        yield port, process
+    finally:
+        stop_server(process)
+        print((tmp_path / "server.log").read_text(errors="replace")[-3000:])
 
 
 async def test_connections_spread_over_both_workers_and_a_dead_one_is_replaced(

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.api.test_booking_race import APP, _free_port, _server_env, stop_server
+from tests.api.test_booking_race import APP, _free_port, _server_env, serve_app, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -78,31 +78,23 @@ def server(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(APP), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, "the server exited during startup"
-                try:
-                    if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("the server did not answer /health within 30 s")
-                time.sleep(0.1)
-            yield base_url
-        finally:
-            stop_server(process)
-            print(log_path.read_text(errors="replace")[-2000:])
+    process = serve_app(env, tmp_path, port, log_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "the server exited during startup"
+            try:
+                if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the server did not answer /health within 30 s")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        stop_server(process)
+        print(log_path.read_text(errors="replace")[-2000:])
 
 
 async def test_swagger_ui_authorizes_and_executes_and_redoc_renders(
