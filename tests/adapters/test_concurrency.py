@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import uuid4
 
@@ -26,6 +27,8 @@ from appointments.application.users import UserChanges
 from appointments.container import Container
 from appointments.domain.appointments import Appointment
 from appointments.domain.errors import DoctorUnavailable, LastAdmin, PatientUnavailable
+from appointments.domain.rooms import Room
+from appointments.domain.schedule import Span
 from appointments.domain.users import Role
 from tests.adapters.conftest import (
     Seed,
@@ -211,6 +214,45 @@ async def test_postgres_second_insert_waits_for_the_first_then_is_refused(
     assert rows == 1
     async with SqlUnitOfWork(engine) as uow:
         assert await uow.appointments.get(expected.id) == expected
+
+
+@postgres_only
+@pytest.mark.parametrize("party", ["patient", "doctor", "room"])
+async def test_postgres_placements_of_one_party_queue(
+    engine: AsyncEngine, seed: Seed, party: str
+) -> None:
+    """A placement's lock on its party is exclusive: the second waits for the first to
+    commit, and so sees what it wrote. (Under a share lock both would run on to their
+    inserts and wait on each other's rows, which the exclusion constraints end in a
+    deadlock rather than a 409.) A foreign key check never waits for it."""
+    doctor, patient = await seed.doctor(), await seed.patient()
+    room = Room(f"Queue {uuid4().hex}")
+    async with seed.uow() as uow:
+        await uow.rooms.add(room)
+        await uow.commit()
+    span = Span(next_working_day(seed.clock.now()), next_working_day(seed.clock.now()))
+
+    async def lock(uow: SqlUnitOfWork) -> object:
+        if party == "patient":
+            return await uow.patients.get(patient.id, lock=True)
+        if party == "doctor":
+            return await uow.doctors.get_calendar(doctor.id, span, lock=True)
+        return await uow.rooms.get(room.id, lock=True)
+
+    async def second_locks() -> object:
+        async with SqlUnitOfWork(engine) as two:
+            return await lock(two)
+
+    async with SqlUnitOfWork(engine) as one:
+        assert await lock(one) is not None
+        async with SqlUnitOfWork(engine) as other:  # an insert referencing every party
+            added = replace(seed.new_appointment(doctor, patient, span.starts_at), room_id=room.id)
+            await asyncio.wait_for(other.appointments.add(added), timeout=5)
+        waiting = asyncio.create_task(second_locks())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # queued behind the first placement
+        await one.commit()
+    assert await asyncio.wait_for(waiting, timeout=30) is not None
 
 
 @sqlite_only

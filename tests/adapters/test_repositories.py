@@ -840,7 +840,6 @@ async def test_count_future_active_counts_only_upcoming_active(
     cancelled = await seed.appointment(doctor, patient, ten + timedelta(hours=2), 30)
     async with backend.uow() as uow:
         await uow.appointments.save(dataclasses.replace(cancelled, status=Status.CANCELLED))
-        await uow.patients.lock_bookings(patient.id)  # takes the lock, changes nothing
         await uow.commit()
     async with backend.uow() as uow:
         assert await uow.appointments.count_future_active(patient_id=patient.id, now=ten) == 1

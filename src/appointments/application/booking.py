@@ -84,14 +84,20 @@ async def prepare(
     placement: Placement,
     *,
     exclude_id: UUID | None = None,
-    count_patient_bookings: bool = False,
-    lock_calendar: bool = False,
     written_as_appointment: bool = False,
 ) -> Prepared:
     """The span asked for and everything the booking rules need to judge it: live holds
-    block like appointments. `lock_calendar` for a hold placed or converted: it queues
-    with every booking of the doctor (room), see HoldRepository.lock_calendars. Locks are
-    always taken patient, doctor, room, in that order, so no two bookings deadlock.
+    block like appointments.
+
+    The parties (patient, doctor, room) are locked until commit, always in that order,
+    and exclusively: placements of one party (bookings, moves, holds) queue behind each
+    other, so whichever comes second sees the first, whether its check is a read here or
+    the store's refusal on write, and two never wait on each other's uncommitted rows
+    (which on PostgreSQL's exclusion constraints ends in a deadlock, not a 409). A
+    concurrent deactivation of a party waits for the placement (and then cancels it) or
+    is seen by it (inactive_party). A booking limit counts, behind the patient's lock,
+    exactly the bookings committed before. Holds need the lock most: no constraint can
+    guard them (their expiry depends on the clock).
 
     `written_as_appointment`: the placement is written as one appointment (a booking, a
     move), so where the store refuses overlapping appointments on write, their busy time
@@ -99,20 +105,11 @@ async def prepare(
     Holds are still read (they are not appointments), and a hold or a series (which lists
     every conflict) reads everything."""
     appointments_read = not (written_as_appointment and uow.appointments.refuses_overlaps)
-    if count_patient_bookings:
-        # First, before any other lock on the patient: concurrent bookings of one patient
-        # queue here, so each counts the ones committed before it.
-        await uow.patients.lock_bookings(placement.patient_id)
-    if lock_calendar:
-        await uow.patients.get(placement.patient_id, lock=True)
-        await uow.holds.lock_calendars(placement.doctor_id, placement.room_id)
-    # Share-locked until commit: a concurrent deactivation of a party (or the room) waits
-    # for this booking (and then cancels it) or is seen by it (inactive_party).
+    patient = await uow.patients.get(placement.patient_id, lock=True)
     # The time off is read for the longest span the request could ask for (the span is
     # known only once the service is): the booking rules look at what overlaps the span.
     longest = Span(placement.starts_at, placement.starts_at + MAX_DURATION)
     found = await uow.doctors.get_calendar(placement.doctor_id, longest, lock=True)
-    patient = await uow.patients.get(placement.patient_id, lock=True)
     if found is None or patient is None:
         raise NotFound("The doctor or the patient does not exist.")
     doctor, schedule, time_off = found
@@ -257,7 +254,6 @@ async def book(
         placement,
         reason=request.reason,
         policy=policy,
-        lock_calendar=request.hold_id is not None,
         written_as_appointment=True,
     )
     await uow.appointments.add(appointment)
@@ -274,7 +270,6 @@ async def admit(
     reason: str | None,
     policy: BookingPolicy | None,
     earlier: int = 0,
-    lock_calendar: bool = False,
     series_id: UUID | None = None,
     written_as_appointment: bool = False,
 ) -> Appointment:
@@ -282,15 +277,8 @@ async def admit(
     patient's; None for staff) admit it; not yet added. `earlier`: the patient's bookings
     not yet written that count towards their limit (a series' earlier occurrences);
     `written_as_appointment` as in `prepare`."""
-    limited = policy is not None and policy.max_active_per_patient > 0
     prepared = await prepare(
-        uow,
-        zone,
-        now,
-        placement,
-        count_patient_bookings=limited,
-        lock_calendar=lock_calendar,
-        written_as_appointment=written_as_appointment,
+        uow, zone, now, placement, written_as_appointment=written_as_appointment
     )
     appointment = Appointment.book(
         patient_id=placement.patient_id,

@@ -48,7 +48,7 @@ async def place_hold(
 ) -> Hold:
     """A hold on what `placement` asks for, if every booking rule admits it now; it
     queues with the doctor's (room's) bookings, so whichever commits second sees it."""
-    prepared = await prepare(uow, zone, now, placement, lock_calendar=True)
+    prepared = await prepare(uow, zone, now, placement)
     hold = Hold.place(
         doctor_id=placement.doctor_id,
         patient_id=placement.patient_id,

@@ -15,12 +15,6 @@ from appointments.domain.waitlist import WaitlistEntry, WaitlistStatus
 
 
 class HoldRepository(Protocol):
-    async def lock_calendars(self, doctor_id: UUID, room_id: UUID | None) -> None:
-        """Take the doctor's (and room's) calendar for this transaction: placing a hold
-        waits for bookings of that doctor (room) under way, and they wait for it. The
-        exclusion constraints cannot guard holds (their expiry depends on the clock), so
-        this lock does, in the database: whichever commits second sees the first."""
-
     async def add(self, hold: Hold) -> None: ...
 
     async def get(self, hold_id: UUID, *, lock: bool = False) -> Hold | None: ...

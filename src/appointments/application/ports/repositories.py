@@ -60,16 +60,13 @@ class PatientRepository(Protocol):
     async def add(self, patient: Patient) -> None: ...
 
     async def get(self, patient_id: UUID, *, lock: bool = False) -> Patient | None:
-        """With lock, the row is share-locked until commit (a booking holds its parties)."""
+        """With lock, the row is locked until commit against every other placement of
+        this party (see application/booking.py's `prepare`)."""
 
     async def get_in_scope(self, patient_id: UUID, scope: PatientScope) -> Patient | None:
         """The patient if `scope` admits them: the same rule as `search` applies."""
 
     async def get_by_user(self, user_id: UUID) -> Patient | None: ...
-
-    async def lock_bookings(self, patient_id: UUID) -> None:
-        """Serialise this patient's bookings until commit, so a booking limit is counted
-        safely under concurrent bookings. Take it before any other lock on the patient."""
 
     async def save(self, patient: Patient) -> None: ...
 
@@ -99,7 +96,8 @@ class DoctorRepository(Protocol):
     async def add(self, doctor: Doctor, schedule: WeeklySchedule) -> None: ...
 
     async def get(self, doctor_id: UUID, *, lock: bool = False) -> Doctor | None:
-        """With lock, the row is share-locked until commit (a booking holds its parties)."""
+        """With lock, the row is locked until commit against every other placement of
+        this party (see application/booking.py's `prepare`)."""
 
     async def save(self, doctor: Doctor) -> None:
         """Name and email are the user's: they are saved with the user, not here."""
@@ -213,7 +211,8 @@ class RoomRepository(Protocol):
         """Insert; raises RoomExists on a duplicate name (case-insensitive)."""
 
     async def get(self, room_id: UUID, *, lock: bool = False) -> Room | None:
-        """With lock, share-locked until commit (a booking holds its room)."""
+        """With lock, the row is locked until commit against every other placement of
+        this party (see application/booking.py's `prepare`)."""
 
     async def save(self, room: Room) -> None:
         """Update; raises RoomExists like `add`."""

@@ -15,9 +15,6 @@ from appointments.domain.waitlist import WaitlistEntry, WaitlistStatus
 
 
 class MemoryHoldRepository(MemoryRepository):
-    async def lock_calendars(self, doctor_id: UUID, room_id: UUID | None) -> None:
-        """Nothing to do: in-memory transactions never overlap in time."""
-
     async def add(self, hold: Hold) -> None:
         self._s.holds[hold.id] = stored(hold)
 

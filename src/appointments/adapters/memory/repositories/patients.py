@@ -38,9 +38,6 @@ class MemoryPatientRepository(MemoryRepository):
     async def add(self, patient: Patient) -> None:
         self._s.patients[patient.id] = stored(patient)
 
-    async def lock_bookings(self, patient_id: UUID) -> None:
-        """One unit of work at a time sees the state: nothing to lock."""
-
     async def get(self, patient_id: UUID, *, lock: bool = False) -> Patient | None:
         return copy.copy(self._s.patients.get(patient_id))
 

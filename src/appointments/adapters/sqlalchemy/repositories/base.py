@@ -65,10 +65,10 @@ def upsert(db: Database, table: Table) -> PgInsert | SqliteInsert:
 
 @functools.cache
 def by_id(table: Table, lock: str | None = None) -> Select[Any]:
-    """Built once per table (and lock mode: "share" or "update"): statement construction
-    is a fair share of a small request."""
+    """Built once per table (and lock mode: "update" or "no key update"): statement
+    construction is a fair share of a small request."""
     query = select(table).where(table.c.id == bindparam("id"))
-    return query if lock is None else query.with_for_update(read=lock == "share")
+    return query if lock is None else query.with_for_update(key_share=lock == "no key update")
 
 
 @functools.cache
@@ -123,9 +123,10 @@ class SqlEntityRepository(SqlRepository, Generic[E]):
     """add / get / save for an entity stored as one row of `table` (keyed by `id`)."""
 
     table: ClassVar[Table]
-    # Row lock taken by get(lock=True): "share" for rows a transaction relies on,
-    # "update" for rows it will change.
-    lock_mode: ClassVar[str] = "share"
+    # Row lock taken by get(lock=True): "update" for rows a transaction will change;
+    # "no key update" for the parties a placement queues on (application/booking.py):
+    # exclusive among placements, yet a foreign key check (key share) never waits for it.
+    lock_mode: ClassVar[str] = "no key update"
 
     @staticmethod
     def _from_row(row: Row[Any]) -> E:

@@ -21,7 +21,7 @@ _DOCTOR_COLUMNS = select(doctors, users.c.full_name, users.c.email).join_from(
 
 # What a booking reads of its doctor, built once.
 _BY_ID = _DOCTOR_COLUMNS.where(doctors.c.id == bindparam("id"))
-_BY_ID_LOCKED = _BY_ID.with_for_update(read=True, of=doctors)
+_BY_ID_LOCKED = _BY_ID.with_for_update(key_share=True, of=doctors)  # see base.lock_mode
 # The doctor, the weekly schedule and the time off overlapping since..until in one
 # statement: a row per (interval, time off) pair, nulls where there is none, the doctor's
 # columns repeated (a doctor has a handful of intervals, a booking's span a time off or two).
@@ -45,7 +45,7 @@ _CALENDAR = (
         ),
     )
 )
-_CALENDAR_LOCKED = _CALENDAR.with_for_update(read=True, of=doctors)
+_CALENDAR_LOCKED = _CALENDAR.with_for_update(key_share=True, of=doctors)
 _SCHEDULE = select(weekly_intervals).where(weekly_intervals.c.doctor_id == bindparam("id"))
 _TIME_OFF = (
     select(time_off)

@@ -29,7 +29,6 @@ from appointments.adapters.sqlalchemy.repositories.base import (
     entity_from,
     values_of,
 )
-from appointments.adapters.sqlalchemy.tables import doctors, rooms
 from appointments.application.access import WaitlistScope
 from appointments.application.ports.holds import WaitlistFilter
 from appointments.application.ports.queries import Page, PageRequest
@@ -76,18 +75,6 @@ def _blocking(*, by_room: bool, excluding: bool) -> Select[Any]:
 
 
 class SqlHoldRepository(SqlRepository):
-    async def lock_calendars(self, doctor_id: UUID, room_id: UUID | None) -> None:
-        # FOR NO KEY UPDATE: it conflicts with the FOR SHARE every booking takes on the
-        # doctor (and room) row, and with itself, but not with the key-share lock of a
-        # foreign key check, so it never waits for unrelated inserts.
-        await self._db.execute(
-            select(doctors.c.id).where(doctors.c.id == doctor_id).with_for_update(key_share=True)
-        )
-        if room_id is not None:
-            await self._db.execute(
-                select(rooms.c.id).where(rooms.c.id == room_id).with_for_update(key_share=True)
-            )
-
     async def add(self, hold: Hold) -> None:
         await self._db.execute(holds.insert().values(_hold_row(hold)))
 

@@ -47,10 +47,6 @@ class SqlPatientRepository(SqlEntityRepository[Patient]):
         row = (await self._db.execute(query)).first()
         return _patient(row) if row else None
 
-    async def lock_bookings(self, patient_id: UUID) -> None:
-        query = select(patients.c.id).where(patients.c.id == patient_id).with_for_update()
-        await self._db.execute(query)
-
     async def get_by_user(self, user_id: UUID) -> Patient | None:
         query = select(patients).where(patients.c.user_id == user_id)
         row = (await self._db.execute(query)).first()
