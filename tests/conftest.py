@@ -166,9 +166,24 @@ def container(engine: AsyncEngine, database_url: str, clock: FixedClock) -> Iter
     container.unwire()
 
 
+_apps: dict[tuple[str, int], FastAPI] = {}
+
+
 @pytest.fixture
 def app(container: Container) -> FastAPI:
-    return create_app(container)
+    """The app for this test's container. FastAPI prepares an app's routes on its first
+    request (dependencies, models, for some 150 operations): a quarter of a second, most
+    of a small test. So an app built for the same settings and engine serves every test
+    that asks for one, each time handed that test's container: its routes and middleware
+    look it up in app.state. Nothing else of the app outlives a test: it keeps no state
+    of its own (its idempotency keys, tokens and rows are in the container and the
+    database)."""
+    key = (container.settings().model_dump_json(), id(container.engine()))
+    if key not in _apps:
+        _apps[key] = create_app(container)
+    app = _apps[key]
+    app.state.container = container
+    return app
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     openapi.install(app)  # after every route: it reads them all
     # Added first, so innermost: the body it buffers is already bounded by BodySizeLimit,
     # and CORS and request ids decorate its replays like any other answer.
-    app.add_middleware(Idempotency, container=container)
+    app.add_middleware(Idempotency)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

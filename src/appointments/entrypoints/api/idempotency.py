@@ -57,16 +57,20 @@ def covered(scope: Scope) -> bool:
 
 
 class Idempotency:
-    def __init__(self, app: ASGIApp, container: Container) -> None:
-        self.app, self.container = app, container
+    """Finds the container where the routes do (app.state), so an app can be handed
+    another one, as the tests do."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not covered(scope):
             await self.app(scope, receive, send)
             return
+        container: Container = scope["app"].state.container
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         keys = [value for name, value in headers if name == HEADER]
-        caller = self._caller(headers) if keys else None
+        caller = _caller(container, headers) if keys else None
         if caller is None:  # no key, or a token that does not verify: the route decides
             await self.app(scope, receive, send)
             return
@@ -84,7 +88,7 @@ class Idempotency:
             caller, key, fingerprint(scope["method"], scope["path"], scope["query_string"], body)
         )
         try:
-            stored = await self.container.claim_idempotency_key()(request)
+            stored = await container.claim_idempotency_key()(request)
         except Exception as error:
             coded = error if isinstance(error, CodedError) else translate(error)
             if not isinstance(coded, CodedError):
@@ -94,26 +98,17 @@ class Idempotency:
         if stored is not None:
             await _replay(stored, send)
             return
-        await self._run(request, body, scope, receive, send)
-        await self._purge()
-
-    def _caller(self, headers: list[tuple[bytes, bytes]]) -> str | None:
-        """The key's scope: the user of a bearer token that verifies (signature and
-        expiry only, no database), anonymous without one; None for a token that does
-        not verify."""
-        given = next((value for name, value in headers if name == b"authorization"), None)
-        if given is None:
-            return scope_of(None)
-        scheme, _, token = given.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        try:
-            return scope_of(self.container.tokens().decode(token.strip()).user_id)
-        except NotAuthenticated:
-            return None
+        await self._run(container, request, body, scope, receive, send)
+        await _purge(container)
 
     async def _run(
-        self, request: KeyedRequest, body: bytes, scope: Scope, receive: Receive, send: Send
+        self,
+        container: Container,
+        request: KeyedRequest,
+        body: bytes,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
         """Run the request on the buffered body; store its response, or release the key
         if it fails (a 5xx, an error, no complete response)."""
@@ -142,31 +137,51 @@ class Idempotency:
                 parts.append(message.get("body", b""))
                 if not message.get("more_body", False) and not finished:
                     finished = True
-                    await self._finish(request, StoredResponse(status, kept, b"".join(parts)))
+                    await _finish(container, request, StoredResponse(status, kept, b"".join(parts)))
             await send(message)
 
         try:
             await self.app(scope, replay_body, capture)
         finally:
             if not finished:
-                await self._finish(request, None)
+                await _finish(container, request, None)
 
-    async def _finish(self, request: KeyedRequest, response: StoredResponse | None) -> None:
-        """Shielded: a request cancelled (client gone, shutdown) still frees its key."""
-        with anyio.move_on_after(FINISH_TIMEOUT_SECONDS, shield=True):
-            try:
-                await self.container.finish_idempotency_key()(request, response)
-            except Exception:
-                # The claim stays "running" until its lease runs out: repeats get 409
-                # until then, and none runs twice in the meantime.
-                log.warning("could not finish the idempotency key of %s", request.scope)
 
-    async def _purge(self) -> None:
-        """Expired keys go at most once a minute per process, after the answer is out."""
+def _caller(container: Container, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The key's scope: the user of a bearer token that verifies (signature and
+    expiry only, no database), anonymous without one; None for a token that does
+    not verify."""
+    given = next((value for name, value in headers if name == b"authorization"), None)
+    if given is None:
+        return scope_of(None)
+    scheme, _, token = given.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        return scope_of(container.tokens().decode(token.strip()).user_id)
+    except NotAuthenticated:
+        return None
+
+
+async def _finish(
+    container: Container, request: KeyedRequest, response: StoredResponse | None
+) -> None:
+    """Shielded: a request cancelled (client gone, shutdown) still frees its key."""
+    with anyio.move_on_after(FINISH_TIMEOUT_SECONDS, shield=True):
         try:
-            await self.container.purge_idempotency_keys()()
+            await container.finish_idempotency_key()(request, response)
         except Exception:
-            log.warning("could not purge expired idempotency keys", exc_info=True)
+            # The claim stays "running" until its lease runs out: repeats get 409
+            # until then, and none runs twice in the meantime.
+            log.warning("could not finish the idempotency key of %s", request.scope)
+
+
+async def _purge(container: Container) -> None:
+    """Expired keys go at most once a minute per process, after the answer is out."""
+    try:
+        await container.purge_idempotency_keys()()
+    except Exception:
+        log.warning("could not purge expired idempotency keys", exc_info=True)
 
 
 async def _read_body(receive: Receive) -> bytes | None:
