@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pickle
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from multiprocessing.reduction import ForkingPickler
 
@@ -103,3 +105,17 @@ def test_without_so_reuseport_the_workers_share_one_socket(opened: list[socket.s
     assert type(sock) is socket.socket  # passed to every worker as this very socket
     if REUSE_PORT:
         assert not _option(sock, "SO_REUSEPORT")
+
+
+def test_workers_that_cannot_start_stop_the_server_with_the_startup_failure_code() -> None:
+    """uvicorn's supervisor gives up on a worker that fails before serving (here its app
+    cannot be imported) and returns; `serve --workers 2` must not then exit 0, which
+    a process manager would read as a clean stop."""
+    program = (
+        "from appointments.entrypoints.serving import serve_asgi; "
+        "serve_asgi('appointments.no_such_module:app', '127.0.0.1', 0, 2, log_config=None)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == STARTUP_FAILURE, done.stderr

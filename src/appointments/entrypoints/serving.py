@@ -104,8 +104,10 @@ def serve_asgi(
     """Serve the ASGI app at the import string `app` ("module:attribute", a factory with
     `factory`) until SIGTERM or SIGINT, which let in-flight requests finish (30 s at
     most). One worker is served in this process, N > 1 by uvicorn's supervisor, each on
-    its own socket (see the module's docstring). `appointments serve` serves the app so,
-    and the benchmark its reference apps, so that they compare like with like."""
+    its own socket (see the module's docstring). A worker that cannot start stops it all,
+    with uvicorn's startup-failure exit code (3), whatever N. `appointments serve` serves
+    the app so, and the benchmark its reference apps, so that they compare like with
+    like."""
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -120,8 +122,13 @@ def serve_asgi(
         return
     config = uvicorn.Config(app, workers=workers, **options)
     sockets = worker_sockets(config)
+    supervisor = Multiprocess(config, sockets=sockets)
     try:
-        Multiprocess(config, sockets=sockets).run()
+        supervisor.run()
     finally:
         for sock in sockets:
             sock.close()
+    # uvicorn's supervisor stops when a worker cannot start (the app, or its socket, is
+    # broken) but returns as if asked to: exit as a single worker would, not with 0.
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        sys.exit(STARTUP_FAILURE)
