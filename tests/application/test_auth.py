@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from uuid import uuid4
 
 import pytest
+from dependency_injector import providers
 
 from appointments.application.access import Actor
 from appointments.application.errors import (
@@ -15,6 +17,7 @@ from appointments.application.errors import (
     TooManyAttempts,
     WrongCurrentPassword,
 )
+from appointments.application.ports.services import PasswordHasher
 from appointments.application.users import NewUser, PatientDetails
 from appointments.domain.errors import DomainError, EmailTaken, InvalidValue, UsernameTaken
 from appointments.domain.users import Role, User
@@ -289,6 +292,45 @@ async def test_password_change_with_wrong_current_password_changes_nothing(
 
     assert (await clinic.authenticate(token)).user_id == user.id
     assert (await clinic.actor(user.username, PASSWORD)).user_id == user.id
+
+
+class _ChangesMidway:
+    """The real hasher, but while the first verify is in progress (outside any
+    transaction, as it must be) `midway` runs: another change of the same password."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self.hasher = hasher
+        self.midway: Callable[[], Awaitable[None]] | None = None
+
+    async def hash(self, password: str) -> str:
+        return await self.hasher.hash(password)
+
+    async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        verified = await self.hasher.verify(password, password_hash)
+        midway, self.midway = self.midway, None
+        if midway is not None:
+            await midway()
+        return verified
+
+
+async def test_a_password_changed_during_a_change_is_not_overwritten(clinic: Clinic) -> None:
+    """Two changes from the same current password: the one that commits first stands,
+    the other is refused (its current password is no longer current), not a lost update."""
+    user = await clinic.register()
+    actor = await clinic.actor(user.username)
+    hasher = _ChangesMidway(clinic.c.hasher())
+    clinic.c.hasher.override(providers.Object(hasher))
+
+    async def change_first() -> None:
+        await clinic.c.change_password()(actor, PASSWORD, "the-first-new-password")
+
+    hasher.midway = change_first
+    with pytest.raises(WrongCurrentPassword):
+        await clinic.c.change_password()(actor, PASSWORD, "the-second-new-password")
+
+    assert await clinic.login(user.username, "the-first-new-password")
+    with pytest.raises(InvalidCredentials):
+        await clinic.login(user.username, "the-second-new-password")
 
 
 async def test_password_change_refuses_a_malformed_new_password(clinic: Clinic) -> None:

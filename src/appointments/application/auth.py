@@ -27,6 +27,7 @@ from appointments.application.users import (
     NewUser,
     PatientDetails,
     add_patient_record,
+    checked_user,
     create_user,
 )
 from appointments.domain.users import THROTTLE_KEY, Role, User, check_password
@@ -39,15 +40,10 @@ class RegisterPatient:
         self._uow, self._hasher, self._clock = uow, hasher, clock
 
     async def __call__(self, data: NewUser, details: PatientDetails) -> User:
+        new = await checked_user(self._hasher, data)
         async with self._uow as uow:
             user = await create_user(
-                uow,
-                self._hasher,
-                self._clock,
-                data,
-                Role.PATIENT,
-                actor=None,
-                action="user.registered",
+                uow, self._clock, new, Role.PATIENT, actor=None, action="user.registered"
             )
             await add_patient_record(uow, user, None, details)
             await uow.commit()
@@ -104,14 +100,24 @@ class Login:
             uow.record(Event("auth.login", user.id, by(Actor(user.id, user.role))))
             await uow.login_failures.clear(key)
             if new_hash:
-                # Only the hash, and only if nobody changed it meanwhile: writing back the
-                # row read before the slow verify could undo a concurrent deactivation.
-                current = await uow.users.get(user.id)
-                if current is not None and current.password_hash == user.password_hash:
+                # Only the hash (writing back the row read before the slow verify could
+                # undo a concurrent deactivation), and only if it is still the one verified.
+                current = await _unchanged(uow, user)
+                if current is not None:
                     current.password_hash = new_hash
                     await uow.users.save(current)
             await uow.commit()
         return self._tokens.issue(user, now)
+
+
+async def _unchanged(uow: UnitOfWork, user: User) -> User | None:
+    """The user's row as it is now, locked until commit, if its password hash is still
+    the one `user` was read with before a slow hash; None if the user is gone or the
+    hash changed meanwhile (writing over it would undo that change)."""
+    current = await uow.users.get(user.id, lock=True)
+    if current is None or current.password_hash != user.password_hash:
+        return None
+    return current
 
 
 def _login_failed(user: User | None) -> Event:
@@ -185,15 +191,22 @@ class ChangePassword:
     async def __call__(self, actor: Actor, current_password: str, new_password: str) -> None:
         async with self._uow as uow:
             user = await uow.users.get(actor.user_id)
-            if user is None:
-                raise NotAuthenticated()
-            matches, _ = await self._hasher.verify(current_password, user.password_hash)
-            if not matches:
+        if user is None:
+            raise NotAuthenticated()
+        # Both hashes outside any transaction, as in Login.
+        matches, _ = await self._hasher.verify(current_password, user.password_hash)
+        if not matches:
+            raise WrongCurrentPassword()
+        new_hash = await self._hasher.hash(check_password(new_password))
+        async with self._uow as uow:
+            current = await _unchanged(uow, user)
+            if current is None:
+                # Changed since it was verified (by another change, say): the password
+                # given is no longer the current one, and the later change stands.
                 raise WrongCurrentPassword()
-            new_hash = await self._hasher.hash(check_password(new_password))
-            tracked = Tracked(user)
-            user.set_password_hash(new_hash, self._clock.now())
-            await uow.users.save(user)
+            tracked = Tracked(current)
+            current.set_password_hash(new_hash, self._clock.now())
+            await uow.users.save(current)
             uow.record(tracked.event("user.password_changed", actor))
             await uow.commit()
 
@@ -206,7 +219,8 @@ class ProvisionAdmin:
         self._uow, self._hasher, self._clock = uow, hasher, clock
 
     async def __call__(self, data: NewUser) -> User:
+        new = await checked_user(self._hasher, data)
         async with self._uow as uow:
-            user = await create_user(uow, self._hasher, self._clock, data, Role.ADMIN, actor=None)
+            user = await create_user(uow, self._clock, new, Role.ADMIN, actor=None)
             await uow.commit()
             return user

@@ -20,7 +20,7 @@ from appointments.application.events import Tracked, created
 from appointments.application.ports.queries import DoctorFilter, Page, PageRequest
 from appointments.application.ports.services import Clock, PasswordHasher
 from appointments.application.ports.unit_of_work import UnitOfWork
-from appointments.application.users import NewUser, create_user, rename_person
+from appointments.application.users import NewUser, checked_user, create_user, rename_person
 from appointments.domain.changes import UNSET, Maybe
 from appointments.domain.contact import check_full_name
 from appointments.domain.doctors import Doctor
@@ -43,9 +43,10 @@ class CreateDoctor(Restricted, roles=ADMIN_ONLY):
         specialization: str,
         phone: str | None,
     ) -> Doctor:
+        new = await checked_user(self._hasher, data)
         async with self._uow as uow:
             await department_must_exist(uow, department_id)
-            user = await create_user(uow, self._hasher, self._clock, data, Role.DOCTOR, actor=actor)
+            user = await create_user(uow, self._clock, new, Role.DOCTOR, actor=actor)
             doctor = Doctor(
                 user_id=user.id,
                 full_name=user.full_name,

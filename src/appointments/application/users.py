@@ -37,28 +37,45 @@ class PatientDetails:
     date_of_birth: date | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedUser:
+    """A new user's fields, checked, and the password hashed."""
+
+    email: str
+    username: str
+    full_name: str
+    password_hash: str
+
+
+async def checked_user(hasher: PasswordHasher, data: NewUser) -> CheckedUser:
+    """Every field checked, then the password hashed. Before any transaction: no pooled
+    connection (nor, on SQLite, the write lock) is held while the slow hash computes."""
+    email = normalize_email(data.email)
+    username = check_username(data.username)
+    full_name = check_full_name(data.full_name)
+    password = check_password(data.password)
+    return CheckedUser(email, username, full_name, await hasher.hash(password))
+
+
 async def create_user(
     uow: UnitOfWork,
-    hasher: PasswordHasher,
     clock: Clock,
-    data: NewUser,
+    new: CheckedUser,
     role: Role,
     *,
     actor: Actor | None,
     action: str = "user.created",
 ) -> User:
-    """Validate, pre-check uniqueness (the database index is the real guard), add and
-    record. `actor` None: the new user is their own actor (registration), or the
-    operator's console is (create-admin)."""
-    email = normalize_email(data.email)
-    username = check_username(data.username)
-    await uow.users.email_or_username_taken(email, username)
+    """Pre-check uniqueness (the database index is the real guard), add and record.
+    `actor` None: the new user is their own actor (registration), or the operator's
+    console is (create-admin)."""
+    await uow.users.email_or_username_taken(new.email, new.username)
     user = User(
-        email=email,
-        username=username,
-        full_name=check_full_name(data.full_name),
+        email=new.email,
+        username=new.username,
+        full_name=new.full_name,
         role=role,
-        password_hash=await hasher.hash(check_password(data.password)),
+        password_hash=new.password_hash,
         created_at=clock.now(),
     )
     await uow.users.add(user)
@@ -121,8 +138,9 @@ class CreateUser(Restricted, roles=ADMIN_ONLY):
         self._uow, self._hasher, self._clock = uow, hasher, clock
 
     async def __call__(self, actor: Actor, data: NewUser, role: Role) -> User:
+        new = await checked_user(self._hasher, data)
         async with self._uow as uow:
-            user = await create_user(uow, self._hasher, self._clock, data, role, actor=actor)
+            user = await create_user(uow, self._clock, new, role, actor=actor)
             if role is Role.PATIENT:
                 await add_patient_record(uow, user, actor)
             await uow.commit()

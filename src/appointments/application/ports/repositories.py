@@ -38,7 +38,8 @@ class UserRepository(Protocol):
     async def add(self, user: User) -> None:
         """Insert; raises EmailTaken / UsernameTaken on a case-insensitive duplicate."""
 
-    async def get(self, user_id: UUID) -> User | None: ...
+    async def get(self, user_id: UUID, *, lock: bool = False) -> User | None:
+        """With lock, the row is locked until commit against other writers of it."""
 
     async def find_by_login(self, login: str) -> User | None:
         """By username or email, case-insensitively."""

@@ -29,7 +29,7 @@ class MemoryUserRepository(MemoryRepository):
         self._refuse_duplicate(user)
         self._s.users[user.id] = stored(user)
 
-    async def get(self, user_id: UUID) -> User | None:
+    async def get(self, user_id: UUID, *, lock: bool = False) -> User | None:
         return copy.copy(self._s.users.get(user_id))
 
     async def find_by_login(self, login: str) -> User | None:
