@@ -308,6 +308,29 @@ async def test_booking_limit_counts_future_active_appointments(world: World) -> 
     assert staff.status_code == 201  # staff are exempt
 
 
+async def test_the_policy_is_judged_before_whether_the_time_is_free(world: World) -> None:
+    """A patient's request that breaks the policy and asks for a taken time gets the
+    policy's answer on every database: PostgreSQL learns of the overlap only at the
+    INSERT, so the rules that need no calendar are judged first everywhere."""
+    taken = world.at(10)
+    assert (await world.book(taken, world.other)).status_code == 201
+    mine = await world.book(world.at(14))
+    assert mine.status_code == 201
+    assert _code(await world.book(taken)) == (409, "doctor_unavailable")  # the policy allows
+
+    await world.policy(max_active_per_patient=1)
+    assert _code(await world.book(taken)) == (409, "booking_limit_reached")
+
+    await world.policy(booking_horizon_days=1)  # the day is two days ahead
+    move = await world.clinic.client.patch(
+        f"/api/appointments/{mine.json()['id']}",
+        json={"starts_at": taken.isoformat()},
+        headers=world.patient.headers,
+    )
+    assert _code(move) == (422, "beyond_horizon")
+    assert _code(await world.book(world.at(15), world.admin)) == (201, None)  # staff: free
+
+
 async def test_every_slot_offered_to_a_patient_is_bookable_under_a_strict_policy(
     world: World,
 ) -> None:

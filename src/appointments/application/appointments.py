@@ -26,7 +26,13 @@ from appointments.application.access import (
     policy_applies,
     visible,
 )
-from appointments.application.booking import BookingRequest, Placement, book, prepare
+from appointments.application.booking import (
+    BookingRequest,
+    Placement,
+    book,
+    judge_policy,
+    prepare,
+)
 from appointments.application.config import ClinicConfig
 from appointments.application.errors import Forbidden
 from appointments.application.events import AuditEvent, Tracked
@@ -228,14 +234,14 @@ class UpdateAppointment:
         prepared = await prepare(
             uow, self._zone, now, placement, exclude_id=appointment.id, written_as_appointment=True
         )
+        if policy is not None:
+            await judge_policy(uow, policy, prepared, now)
         appointment.reschedule(
             prepared.span,
             prepared.context,
             service_id=placement.service_id,
             room_id=placement.room_id,
         )
-        if policy is not None:
-            policy.check_start(appointment.starts_at, now)
 
 
 class Action(StrEnum):

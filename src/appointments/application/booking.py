@@ -28,6 +28,7 @@ from appointments.domain.booking import (
     BookingPolicy,
     Buffers,
     DoctorCalendar,
+    check_placement,
     duration_of,
     requested_span,
 )
@@ -280,6 +281,10 @@ async def admit(
     prepared = await prepare(
         uow, zone, now, placement, written_as_appointment=written_as_appointment
     )
+    if policy is not None:
+        await judge_policy(
+            uow, policy, prepared, now, patient_id=placement.patient_id, earlier=earlier
+        )
     appointment = Appointment.book(
         patient_id=placement.patient_id,
         doctor_id=placement.doctor_id,
@@ -291,8 +296,24 @@ async def admit(
         room_id=placement.room_id,
         series_id=series_id,
     )
-    if policy is not None:
-        policy.check_start(appointment.starts_at, now)
-        held = await uow.appointments.count_future_active(patient_id=placement.patient_id, now=now)
-        policy.check_active_count(held + earlier)
     return appointment
+
+
+async def judge_policy(
+    uow: UnitOfWork,
+    policy: BookingPolicy,
+    prepared: Prepared,
+    now: datetime,
+    *,
+    patient_id: UUID | None = None,
+    earlier: int = 0,
+) -> None:
+    """A patient's policy for a placement: after its own rules, before whether its time
+    is free. That is the order in which PostgreSQL answers (its overlap check is the
+    INSERT's, after everything else), so every store answers a request the same.
+    `patient_id`: count their bookings towards the limit (a booking, not a move)."""
+    check_placement(prepared.span, prepared.context)
+    policy.check_start(prepared.span.starts_at, now)
+    if patient_id is not None:
+        held = await uow.appointments.count_future_active(patient_id=patient_id, now=now)
+        policy.check_active_count(held + earlier)

@@ -104,10 +104,16 @@ class BookingContext:
 
 
 def check_booking(span: Span, context: BookingContext) -> None:
-    """Every rule a new or moved appointment must satisfy, in the order clients see them.
+    """Every rule a new or moved appointment must satisfy, in the order clients see them:
+    the placement's own rules, then whether its time is free. A patient's policy is
+    judged between the two (application/booking.py: `admit`)."""
+    check_placement(span, context)
+    check_free(span, context)
 
-    The appointment itself must lie in working time, its buffers need not; buffered spans
-    of one doctor may touch but never overlap."""
+
+def check_placement(span: Span, context: BookingContext) -> None:
+    """The rules of the placement itself: its length, not in the past, every party
+    active, within working time (the appointment must be; its buffers need not)."""
     check_duration(span)
     if span.starts_at <= context.now:
         raise InThePast()
@@ -116,7 +122,13 @@ def check_booking(span: Span, context: BookingContext) -> None:
     calendar = context.calendar
     if not is_working_time(span, calendar.schedule, calendar.zone, calendar.time_off):
         raise OutsideSchedule()
+
+
+def check_free(span: Span, context: BookingContext) -> None:
+    """Nothing else holds the time: buffered spans of one doctor may touch but never
+    overlap; the patient and the room are held by the span alone."""
     blocked = context.buffers.around(span)
+    calendar = context.calendar
     if any(b.overlaps(blocked) for b in calendar.busy):
         raise DoctorUnavailable()
     if any(b.overlaps(span) for b in context.patient_busy):
