@@ -25,7 +25,7 @@ from appointments.application.access import Actor
 from appointments.application.appointments import BookingRequest
 from appointments.application.users import UserChanges
 from appointments.container import Container
-from appointments.domain.appointments import Appointment
+from appointments.domain.appointments import Appointment, Status
 from appointments.domain.errors import DoctorUnavailable, LastAdmin, PatientUnavailable
 from appointments.domain.rooms import Room
 from appointments.domain.schedule import Span
@@ -253,6 +253,39 @@ async def test_postgres_placements_of_one_party_queue(
         assert not waiting.done()  # queued behind the first placement
         await one.commit()
     assert await asyncio.wait_for(waiting, timeout=30) is not None
+
+
+@postgres_only
+@pytest.mark.parametrize("party", ["doctor", "patient"])
+async def test_postgres_a_deactivation_cancels_what_a_placement_under_way_books(
+    engine: AsyncEngine, seed: Seed, container: Container, party: str
+) -> None:
+    """The deactivation waits for the placement holding the party, then reads the future
+    appointments: the one just booked is among them and is cancelled, never left active
+    with an inactive doctor or patient."""
+    doctor, patient = await seed.doctor(), await seed.patient()
+    booked = seed.new_appointment(doctor, patient, next_working_day(seed.clock.now()))
+
+    async def deactivate() -> None:
+        if party == "doctor":
+            await container.deactivate_doctor()(ADMIN, doctor.id)
+        else:
+            await container.deactivate_patient()(ADMIN, patient.id)
+
+    async with SqlUnitOfWork(engine) as placement:
+        await placement.patients.get(patient.id, lock=True)  # as `prepare` does
+        await placement.doctors.get_calendar(doctor.id, booked.span, lock=True)
+        await placement.appointments.add(booked)
+        waiting = asyncio.create_task(deactivate())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # queued behind the placement
+        await placement.commit()
+    await asyncio.wait_for(waiting, timeout=30)
+
+    async with SqlUnitOfWork(engine) as uow:
+        stored = await uow.appointments.get(booked.id)
+    assert stored is not None
+    assert stored.status is Status.CANCELLED
 
 
 @sqlite_only

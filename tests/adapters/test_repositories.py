@@ -466,7 +466,7 @@ async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, se
         await uow.doctors.set_schedule(doctor.id, WeeklySchedule(()))
         assert await uow.doctors.get_schedule(doctor.id) == WeeklySchedule(())
         assert await uow.doctors.get(uuid4()) is None
-    async with backend.uow() as uow:  # in a transaction: the doctor's row share-locked
+    async with backend.uow() as uow:  # in a transaction: the doctor's row locked
         assert await uow.doctors.get_calendar(doctor.id, touching_span, lock=True) == (
             changed,
             new_schedule,

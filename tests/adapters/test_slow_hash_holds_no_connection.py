@@ -1,8 +1,8 @@
-"""The password hash is the slowest step of registration, login, a password change and
-creating a user (tens of milliseconds at the production cost): it runs outside any
-transaction, so no pooled connection (and on SQLite, not the write lock) is held while
-it computes. Each use-case runs against the real database; the hasher notes how many
-connections are checked out whenever it is asked to hash or verify."""
+"""The password hash is the slowest step of registration, login, a password change (or
+an admin setting one) and creating a user (tens of milliseconds at the production cost):
+it runs outside any transaction, so no pooled connection (and on SQLite, not the write
+lock) is held while it computes. Each use-case runs against the real database; the
+hasher notes how many connections are checked out whenever it hashes or verifies."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from appointments.application.access import Actor
 from appointments.application.errors import InvalidCredentials
 from appointments.application.ports.services import PasswordHasher
-from appointments.application.users import NewUser, PatientDetails
+from appointments.application.users import NewUser, PatientDetails, UserChanges
 from appointments.container import Container
 from appointments.domain.departments import Department
 from appointments.domain.users import Role
@@ -54,7 +54,8 @@ async def test_no_connection_is_held_while_a_password_hashes(
     admin = await container.provision_admin()(_new(f"admin{tag}"))
     acting = Actor(admin.id, Role.ADMIN)
     patient = await container.register_patient()(_new(f"pat{tag}"), PatientDetails())
-    await container.create_user()(acting, _new(f"staff{tag}"), Role.ADMIN)
+    staff = await container.create_user()(acting, _new(f"staff{tag}"), Role.ADMIN)
+    await container.update_user()(acting, staff.id, UserChanges(password="set-by-an-admin"))
     department = await container.create_department()(acting, f"Dept {tag}", None)
     assert isinstance(department, Department)
     await container.create_doctor()(
@@ -67,5 +68,5 @@ async def test_no_connection_is_held_while_a_password_hashes(
         Actor(patient.id, Role.PATIENT), PASSWORD, "another-long-password"
     )
 
-    assert len(watching.checked_out) == 8  # 4 users created, 2 logins, a change's 2
-    assert watching.checked_out == [0] * 8
+    assert len(watching.checked_out) == 9  # 4 users created, a password set, 2 logins,
+    assert watching.checked_out == [0] * 9  # and a change's verify and hash

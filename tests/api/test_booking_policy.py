@@ -320,6 +320,12 @@ async def test_the_policy_is_judged_before_whether_the_time_is_free(world: World
 
     await world.policy(max_active_per_patient=1)
     assert _code(await world.book(taken)) == (409, "booking_limit_reached")
+    hold = await world.clinic.client.post(
+        "/api/holds",
+        json={"doctor_id": world.doctor.doctor_id, "starts_at": taken.isoformat()},
+        headers=world.patient.headers,
+    )
+    assert _code(hold) == (409, "booking_limit_reached")  # a hold as a booking
 
     await world.policy(booking_horizon_days=1)  # the day is two days ahead
     move = await world.clinic.client.patch(

@@ -131,5 +131,6 @@ class DeactivateDoctor(Restricted, roles=ADMIN_ONLY):
     async def __call__(self, actor: Actor, doctor_id: UUID) -> None:
         now = self._clock.now()
         async with self._uow as uow:
-            await deactivate(uow, actor, visible(await uow.doctors.get(doctor_id)), now)
+            # Locked first: a placement under way is waited for, then seen and cancelled.
+            await deactivate(uow, actor, visible(await uow.doctors.get(doctor_id, lock=True)), now)
             await uow.commit()

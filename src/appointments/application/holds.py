@@ -17,12 +17,12 @@ from appointments.application.access import (
     policy_applies,
     visible,
 )
-from appointments.application.booking import Placement, prepare
+from appointments.application.booking import Placement, judge_policy, prepare
 from appointments.application.config import ClinicConfig
 from appointments.application.events import Tracked, created, deleted
 from appointments.application.ports.services import Clock
 from appointments.application.ports.unit_of_work import UnitOfWork
-from appointments.domain.booking import duration_of
+from appointments.domain.booking import BookingPolicy, duration_of
 from appointments.domain.holds import Hold
 
 
@@ -44,11 +44,15 @@ async def place_hold(
     placement: Placement,
     lasts: timedelta,
     *,
+    policy: BookingPolicy | None = None,
     waitlist_entry_id: UUID | None = None,
 ) -> Hold:
-    """A hold on what `placement` asks for, if every booking rule admits it now; it
-    queues with the doctor's (room's) bookings, so whichever commits second sees it."""
+    """A hold on what `placement` asks for, if every booking rule and the `policy` (a
+    patient's; None for staff) admit it now, judged in a booking's order; it queues with
+    the doctor's (room's) bookings, so whichever commits second sees it."""
     prepared = await prepare(uow, zone, now, placement)
+    if policy is not None:
+        await judge_policy(uow, policy, prepared, now, patient_id=placement.patient_id)
     hold = Hold.place(
         doctor_id=placement.doctor_id,
         patient_id=placement.patient_id,
@@ -86,12 +90,10 @@ class PlaceHold:
         )
         zone = ZoneInfo(self._config.timezone)
         async with self._uow as uow:
-            hold = await place_hold(uow, zone, now, placement, self._config.hold_lasts)
-            if policy_applies(actor):
-                policy = await uow.policy.get()
-                policy.check_start(hold.starts_at, now)
-                held = await uow.appointments.count_future_active(patient_id=patient_id, now=now)
-                policy.check_active_count(held)
+            policy = await uow.policy.get() if policy_applies(actor) else None
+            hold = await place_hold(
+                uow, zone, now, placement, self._config.hold_lasts, policy=policy
+            )
             uow.record(created("hold.placed", actor, hold))
             await uow.commit()
         return hold

@@ -117,5 +117,8 @@ class DeactivatePatient(Restricted, roles=ADMIN_ONLY):
     async def __call__(self, actor: Actor, patient_id: UUID) -> None:
         now = self._clock.now()
         async with self._uow as uow:
-            await deactivate(uow, actor, visible(await uow.patients.get(patient_id)), now)
+            # Locked first: a placement under way is waited for, then seen and cancelled.
+            await deactivate(
+                uow, actor, visible(await uow.patients.get(patient_id, lock=True)), now
+            )
             await uow.commit()

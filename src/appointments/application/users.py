@@ -170,6 +170,9 @@ class UpdateUser(Restricted, roles=ADMIN_ONLY):
 
     async def __call__(self, actor: Actor, user_id: UUID, changes: UserChanges) -> User:
         now = self._clock.now()
+        new_hash = None  # hashed before the transaction, as in checked_user
+        if changes.password is not UNSET:
+            new_hash = await self._hasher.hash(check_password(changes.password))
         async with self._uow as uow:
             user = visible(await uow.users.get(user_id))
             tracked, was_active = Tracked(user), user.is_active
@@ -179,8 +182,7 @@ class UpdateUser(Restricted, roles=ADMIN_ONLY):
             full_name = UNSET if changes.full_name is UNSET else check_full_name(changes.full_name)
             if changes.role is not UNSET:
                 user.role = changes.role
-            if changes.password is not UNSET:
-                new_hash = await self._hasher.hash(check_password(changes.password))
+            if new_hash is not None:
                 user.set_password_hash(new_hash, now)
             if changes.is_active is False:
                 user.deactivate(now)

@@ -106,7 +106,7 @@ class BookingContext:
 def check_booking(span: Span, context: BookingContext) -> None:
     """Every rule a new or moved appointment must satisfy, in the order clients see them:
     the placement's own rules, then whether its time is free. A patient's policy is
-    judged between the two (application/booking.py: `admit`)."""
+    judged between the two (application/booking.py: `judge_policy`)."""
     check_placement(span, context)
     check_free(span, context)
 

@@ -80,12 +80,13 @@ def create_app(container: Container | None = None) -> FastAPI:
     settings = container.settings()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        serving: Container = app.state.container  # where the routes find it too
         async with contextlib.AsyncExitStack() as stack:
-            if settings.dispatcher == "inline":
-                await stack.enter_async_context(dispatching(container))
+            if serving.settings().dispatcher == "inline":
+                await stack.enter_async_context(dispatching(serving))
             yield
-        await container.engine().dispose()  # close pooled connections on shutdown
+        await serving.engine().dispose()  # close pooled connections on shutdown
         metrics.process_stopped()
 
     app = FastAPI(

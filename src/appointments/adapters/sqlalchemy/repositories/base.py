@@ -124,8 +124,9 @@ class SqlEntityRepository(SqlRepository, Generic[E]):
 
     table: ClassVar[Table]
     # Row lock taken by get(lock=True): "update" for rows a transaction will change;
-    # "no key update" for the parties a placement queues on (application/booking.py):
-    # exclusive among placements, yet a foreign key check (key share) never waits for it.
+    # otherwise "no key update": exclusive among the writers that take it (the parties a
+    # placement queues on, application/booking.py; a user whose password is replaced),
+    # yet a foreign key check (key share) never waits for it.
     lock_mode: ClassVar[str] = "no key update"
 
     @staticmethod
