@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from appointments.adapters.sqlalchemy.unit_of_work import SqlUnitOfWork
 from appointments.application.access import Actor
 from appointments.application.appointments import BookingRequest
+from appointments.application.offers import OfferFreedTime
 from appointments.application.users import UserChanges
 from appointments.container import Container
 from appointments.domain.appointments import Appointment, Status
@@ -38,6 +39,7 @@ from tests.adapters.conftest import (
     postgres_only,
     sqlite_only,
 )
+from tests.adapters.test_hold_repositories import add_entries, an_entry
 
 ATTEMPTS = 50
 ADMIN = Actor(user_id=uuid4(), role=Role.ADMIN)
@@ -286,6 +288,37 @@ async def test_postgres_a_deactivation_cancels_what_a_placement_under_way_books(
         stored = await uow.appointments.get(booked.id)
     assert stored is not None
     assert stored.status is Status.CANCELLED
+
+
+@postgres_only
+async def test_postgres_planning_offers_lets_a_booking_of_a_waiting_patient_through(
+    engine: AsyncEngine, seed: Seed, container: Container
+) -> None:
+    """Planning locks every waiting patient before any doctor. A booking that holds one
+    of them and then takes the doctor gets it, while planning waits for the patient,
+    holding no doctor. (Locking each patient as its entry came up, after the doctor, was
+    a deadlock: PostgreSQL failed one of the two.)"""
+    doctor = await seed.doctor()
+    first, second = await seed.patients(2)
+    await add_entries(seed, an_entry(seed, first, doctor), an_entry(seed, second, doctor, 1))
+    start = next_working_day(seed.clock.now())
+    freed = Span(start, start + timedelta(hours=1))  # two 30-minute offers
+    offer = OfferFreedTime(seed.clock, container.clinic())
+
+    async def plan() -> int:
+        async with SqlUnitOfWork(engine) as uow:
+            offered = await offer(uow, [(doctor.id, freed)])
+            await uow.commit()
+        return offered
+
+    async with SqlUnitOfWork(engine) as booking:
+        await booking.patients.get(second.id, lock=True)  # as `prepare` does
+        planning = asyncio.create_task(plan())
+        await asyncio.sleep(0.3)
+        assert not planning.done()  # waiting for the second patient
+        await asyncio.wait_for(booking.doctors.get_calendar(doctor.id, freed, lock=True), 5)
+        await booking.commit()
+    assert await asyncio.wait_for(planning, timeout=30) == 2
 
 
 @sqlite_only

@@ -144,9 +144,9 @@ class Dispatcher:
             policy = await uow.policy.get()
             offsets = policy.reminder_offsets_minutes if self._mailer else None
             planned = [d for m in messages for d in plan(m, endpoints, offsets)]
-            if self._offer_time is not None:
-                for freed in (m for m in messages if m.event_type == TIME_FREED):
-                    await self._offer_time(uow, *freed_span(freed))
+            freed = [freed_span(m) for m in messages if m.event_type == TIME_FREED]
+            if self._offer_time is not None and freed:
+                await self._offer_time(uow, freed)
             if offsets is not None and any(m.event_type == POLICY_UPDATED for m in messages):
                 planned += await self._replan_reminders(uow, messages, offsets)
             await uow.outbox.add_deliveries(planned)

@@ -10,7 +10,7 @@ frees its time again, and its entry, back to waiting, has passed it over."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -35,10 +35,10 @@ MAX_STARTS = 16
 SWEEP_BATCH = 100
 
 
-async def offer_freed_time(
-    uow: UnitOfWork, zone: ZoneInfo, now: datetime, lasts: timedelta, freed: Span, doctor: Doctor
+async def waiting_for_offer(
+    uow: UnitOfWork, zone: ZoneInfo, now: datetime, freed: Span, doctor: Doctor
 ) -> list[WaitlistEntry]:
-    """The entries offered (part of) `freed`, oldest first, in the caller's transaction."""
+    """The waiting entries (locked) that `freed` could be offered to, first in line first."""
     if not doctor.is_active or freed.ends_at <= now:
         return []
     first_day, last_day = local_date_range(freed, zone)
@@ -48,11 +48,23 @@ async def offer_freed_time(
         day_from=first_day,
         day_to=last_day,
     )
+    return [e for e in first_in_line(waiting)[:MAX_ENTRIES] if not e.passed_over(doctor.id, freed)]
+
+
+async def offer_freed_time(
+    uow: UnitOfWork,
+    zone: ZoneInfo,
+    now: datetime,
+    lasts: timedelta,
+    freed: Span,
+    doctor: Doctor,
+    waiting: list[WaitlistEntry],
+) -> list[WaitlistEntry]:
+    """The entries of `waiting` offered (part of) `freed`, in order, in the caller's
+    transaction, which has locked their patients."""
     policy = await uow.policy.get()
     offered = []
-    for entry in first_in_line(waiting)[:MAX_ENTRIES]:
-        if entry.passed_over(doctor.id, freed):
-            continue
+    for entry in waiting:
         hold = await _hold_for(uow, zone, now, lasts, freed, doctor, entry, policy)
         if hold is None:
             continue
@@ -115,21 +127,38 @@ def _starts(freed: Span, length: timedelta, now: datetime) -> Iterator[datetime]
 
 
 class OfferFreedTime:
-    """One `time.freed` message offered, in the caller's transaction (the dispatcher's
-    planning)."""
+    """The `time.freed` messages of one planning transaction, offered in it (the
+    dispatcher's planning).
+
+    Its locks follow the order every placement takes, patients before doctors: the
+    waiting entries, then all their patients, then all the doctors (each by id), and
+    only then the offers, in the order the time was freed. So planning never holds a
+    doctor while it waits for a patient whose booking waits for that doctor (a deadlock
+    PostgreSQL would end by failing one of them), and two planners lock alike."""
 
     def __init__(self, clock: Clock, config: ClinicConfig) -> None:
         self._clock, self._config = clock, config
         self._zone = ZoneInfo(config.timezone)
 
-    async def __call__(self, uow: UnitOfWork, doctor_id: UUID, freed: Span) -> int:
-        doctor = await uow.doctors.get(doctor_id)
-        if doctor is None:
-            return 0
+    async def __call__(self, uow: UnitOfWork, freed: Sequence[tuple[UUID, Span]]) -> int:
         now = self._clock.now()
-        offered = await offer_freed_time(
-            uow, self._zone, now, self._config.offer_lasts, freed, doctor
-        )
+        plans = []
+        for doctor_id, span in freed:
+            doctor = await uow.doctors.get(doctor_id)
+            if doctor is not None:
+                plans.append(
+                    (doctor, span, await waiting_for_offer(uow, self._zone, now, span, doctor))
+                )
+        await uow.patients.lock(sorted({e.patient_id for *_, waiting in plans for e in waiting}))
+        for doctor_id in sorted({doctor.id for doctor, *_ in plans}):
+            await uow.doctors.get(doctor_id, lock=True)
+        offered: set[UUID] = set()
+        for doctor, span, waiting in plans:
+            still = [e for e in waiting if e.id not in offered]  # one offer each
+            done = await offer_freed_time(
+                uow, self._zone, now, self._config.offer_lasts, span, doctor, still
+            )
+            offered.update(e.id for e in done)
         return len(offered)
 
 

@@ -3,7 +3,7 @@ the unit of work's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -68,6 +68,10 @@ class PatientRepository(Protocol):
         """The patient if `scope` admits them: the same rule as `search` applies."""
 
     async def get_by_user(self, user_id: UUID) -> Patient | None: ...
+
+    async def lock(self, patient_ids: Sequence[UUID]) -> None:
+        """Lock these patients' rows until commit, as `get(lock=True)` does, in id order
+        (one order for every caller), before their placements."""
 
     async def save(self, patient: Patient) -> None: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from appointments.adapters.memory.repositories.base import (
@@ -44,6 +44,9 @@ class MemoryPatientRepository(MemoryRepository):
     async def get_in_scope(self, patient_id: UUID, scope: PatientScope) -> Patient | None:
         patient = self._s.patients.get(patient_id)
         return copy.copy(patient) if patient and self._in_scope(scope)(patient) else None
+
+    async def lock(self, patient_ids: Sequence[UUID]) -> None:
+        """One unit of work at a time sees the state: nothing to lock."""
 
     async def get_by_user(self, user_id: UUID) -> Patient | None:
         found = (p for p in self._s.patients.values() if p.user_id == user_id)

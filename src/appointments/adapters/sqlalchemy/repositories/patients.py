@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +47,16 @@ class SqlPatientRepository(SqlEntityRepository[Patient]):
         query = select(patients).where(patients.c.id == patient_id, _in_scope(scope))
         row = (await self._db.execute(query)).first()
         return _patient(row) if row else None
+
+    async def lock(self, patient_ids: Sequence[UUID]) -> None:
+        if patient_ids:
+            query = (
+                select(patients.c.id)
+                .where(patients.c.id.in_(patient_ids))
+                .order_by(patients.c.id)  # locked as sorted
+                .with_for_update(key_share=True)  # as get(lock=True): base.lock_mode
+            )
+            await self._db.execute(query)
 
     async def get_by_user(self, user_id: UUID) -> Patient | None:
         query = select(patients).where(patients.c.user_id == user_id)
