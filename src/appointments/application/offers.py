@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from appointments.application.booking import Placement, offered_service
 from appointments.application.config import ClinicConfig
+from appointments.application.errors import ConcurrentUpdate
 from appointments.application.events import Tracked, created, deleted
 from appointments.application.holds import lapse_offer, place_hold
 from appointments.application.ports.services import Clock
@@ -38,7 +39,8 @@ SWEEP_BATCH = 100
 async def waiting_for_offer(
     uow: UnitOfWork, zone: ZoneInfo, now: datetime, freed: Span, doctor: Doctor
 ) -> list[WaitlistEntry]:
-    """The waiting entries (locked) that `freed` could be offered to, first in line first."""
+    """The waiting entries (locked) that `freed` could be offered to, first in line first
+    (all of them: the caller takes MAX_ENTRIES of those not offered yet)."""
     if not doctor.is_active or freed.ends_at <= now:
         return []
     first_day, last_day = local_date_range(freed, zone)
@@ -48,7 +50,7 @@ async def waiting_for_offer(
         day_from=first_day,
         day_to=last_day,
     )
-    return [e for e in first_in_line(waiting)[:MAX_ENTRIES] if not e.passed_over(doctor.id, freed)]
+    return first_in_line(waiting)
 
 
 async def offer_freed_time(
@@ -60,11 +62,15 @@ async def offer_freed_time(
     doctor: Doctor,
     waiting: list[WaitlistEntry],
 ) -> list[WaitlistEntry]:
-    """The entries of `waiting` offered (part of) `freed`, in order, in the caller's
-    transaction, which has locked their patients."""
+    """The entries of `waiting` (first in line first) offered (part of) `freed`, in
+    order, in the caller's transaction, which has locked their patients and then the
+    doctor (OfferFreedTime): a placement locking a patient after the doctor could
+    deadlock with a booking."""
     policy = await uow.policy.get()
     offered = []
     for entry in waiting:
+        if entry.passed_over(doctor.id, freed):
+            continue
         hold = await _hold_for(uow, zone, now, lasts, freed, doctor, entry, policy)
         if hold is None:
             continue
@@ -110,6 +116,8 @@ async def _hold_for(
         )
         try:
             return await place_hold(uow, zone, now, placement, lasts, waitlist_entry_id=entry.id)
+        except ConcurrentUpdate:  # the database gave up on this transaction: all of it
+            raise
         except DomainError:  # busy, off schedule, an inactive party...: the next piece
             continue
     return None
@@ -131,10 +139,12 @@ class OfferFreedTime:
     dispatcher's planning).
 
     Its locks follow the order every placement takes, patients before doctors: the
-    waiting entries, then all their patients, then all the doctors (each by id), and
-    only then the offers, in the order the time was freed. So planning never holds a
-    doctor while it waits for a patient whose booking waits for that doctor (a deadlock
-    PostgreSQL would end by failing one of them), and two planners lock alike."""
+    waiting entries (span by span), then all their patients, then the doctors with
+    someone waiting (patients and doctors by id), and only then the offers, in the order
+    the time was freed. So planning never holds a doctor while it waits for a patient
+    whose booking waits for that doctor (a deadlock PostgreSQL would end by failing one
+    of them). Two planners can still meet over a department-wide entry, each holding
+    the other's next: one fails, and its batch is planned again at the next poll."""
 
     def __init__(self, clock: Clock, config: ClinicConfig) -> None:
         self._clock, self._config = clock, config
@@ -146,15 +156,20 @@ class OfferFreedTime:
         for doctor_id, span in freed:
             doctor = await uow.doctors.get(doctor_id)
             if doctor is not None:
-                plans.append(
-                    (doctor, span, await waiting_for_offer(uow, self._zone, now, span, doctor))
-                )
+                waiting = await waiting_for_offer(uow, self._zone, now, span, doctor)
+                if waiting:
+                    plans.append((doctor_id, span, waiting))
         await uow.patients.lock(sorted({e.patient_id for *_, waiting in plans for e in waiting}))
-        for doctor_id in sorted({doctor.id for doctor, *_ in plans}):
-            await uow.doctors.get(doctor_id, lock=True)
+        doctors = {
+            doctor_id: await uow.doctors.get(doctor_id, lock=True)
+            for doctor_id in sorted({doctor_id for doctor_id, *_ in plans})
+        }
         offered: set[UUID] = set()
-        for doctor, span, waiting in plans:
-            still = [e for e in waiting if e.id not in offered]  # one offer each
+        for doctor_id, span, waiting in plans:
+            doctor = doctors[doctor_id]
+            if doctor is None or not doctor.is_active:  # deactivated meanwhile
+                continue
+            still = [e for e in waiting if e.id not in offered][:MAX_ENTRIES]  # one offer each
             done = await offer_freed_time(
                 uow, self._zone, now, self._config.offer_lasts, span, doctor, still
             )
