@@ -311,9 +311,10 @@ async def judge_policy(
     """A patient's policy for a placement: after its own rules, before whether its time
     is free. That is the order in which PostgreSQL answers (its overlap check is the
     INSERT's, after everything else), so every store answers a request the same.
-    `patient_id`: count their bookings towards the limit (a booking, not a move)."""
+    `patient_id`: count their bookings towards the limit (a booking, not a move), if
+    there is one."""
     check_placement(prepared.span, prepared.context)
     policy.check_start(prepared.span.starts_at, now)
-    if patient_id is not None:
+    if patient_id is not None and policy.max_active_per_patient:
         held = await uow.appointments.count_future_active(patient_id=patient_id, now=now)
         policy.check_active_count(held + earlier)

@@ -99,8 +99,9 @@ async def _hold_for(
         service = await offered_service(uow, entry.service_id, doctor.department_id)
     except DomainError:  # no longer offered there
         return None
-    held = await uow.appointments.count_future_active(patient_id=entry.patient_id, now=now)
-    if policy.limit_reached(held):
+    if policy.max_active_per_patient and policy.limit_reached(
+        await uow.appointments.count_future_active(patient_id=entry.patient_id, now=now)
+    ):
         return None
     length = offer_length(entry.duration_minutes, service.duration if service else None)
     for start in _starts(freed, length, now):
