@@ -227,26 +227,28 @@ async def test_postgres_placements_of_one_party_queue(
     commit, and so sees what it wrote. (Under a share lock both would run on to their
     inserts and wait on each other's rows, which the exclusion constraints end in a
     deadlock rather than a 409.) A foreign key check never waits for it."""
-    doctor, patient = await seed.doctor(), await seed.patient()
+    (doctor, other_doctor), (patient, other_patient) = await seed.doctors(2), await seed.patients(2)
     room = Room(f"Queue {uuid4().hex}")
     async with seed.uow() as uow:
         await uow.rooms.add(room)
         await uow.commit()
     span = Span(next_working_day(seed.clock.now()), next_working_day(seed.clock.now()))
 
-    async def lock(uow: SqlUnitOfWork) -> object:
-        if party == "patient":
-            return await uow.patients.get(patient.id, lock=True)
-        if party == "doctor":
-            return await uow.doctors.get_calendar(doctor.id, span, lock=True)
-        return await uow.rooms.get(room.id, lock=True)
+    async def lock(uow: SqlUnitOfWork, *, second: bool) -> object:
+        """The first placement: the patient and the doctor (and the room); the second
+        shares only `party` with it."""
+        if party == "room":
+            return await uow.rooms.get(room.id, lock=True)
+        patient_id = other_patient.id if second and party == "doctor" else patient.id
+        doctor_id = other_doctor.id if second and party == "patient" else doctor.id
+        return await uow.doctors.lock_for_placement(patient_id, doctor_id, span)
 
     async def second_locks() -> object:
         async with SqlUnitOfWork(engine) as two:
-            return await lock(two)
+            return await lock(two, second=True)
 
     async with SqlUnitOfWork(engine) as one:
-        assert await lock(one) is not None
+        assert await lock(one, second=False) is not None
         async with SqlUnitOfWork(engine) as other:  # an insert referencing every party
             added = replace(seed.new_appointment(doctor, patient, span.starts_at), room_id=room.id)
             await asyncio.wait_for(other.appointments.add(added), timeout=5)
@@ -255,6 +257,37 @@ async def test_postgres_placements_of_one_party_queue(
         assert not waiting.done()  # queued behind the first placement
         await one.commit()
     assert await asyncio.wait_for(waiting, timeout=30) is not None
+
+
+@postgres_only
+async def test_postgres_a_placement_locks_its_patient_before_its_doctor(
+    engine: AsyncEngine, seed: Seed
+) -> None:
+    """One statement locks both, and in the placement order: while it waits for the
+    doctor, it already holds the patient (the other order would let a planner, which
+    takes patients first, and a placement wait on each other)."""
+    doctor, patient = await seed.doctor(), await seed.patient()
+    span = Span(next_working_day(seed.clock.now()), next_working_day(seed.clock.now()))
+
+    async def placement() -> object:
+        async with SqlUnitOfWork(engine) as uow:
+            return await uow.doctors.lock_for_placement(patient.id, doctor.id, span)
+
+    async def patient_locker() -> object:
+        async with SqlUnitOfWork(engine) as uow:
+            return await uow.patients.get(patient.id, lock=True)
+
+    async with SqlUnitOfWork(engine) as holder:
+        await holder.doctors.get(doctor.id, lock=True)
+        placing = asyncio.create_task(placement())
+        await asyncio.sleep(0.3)
+        assert not placing.done()  # waiting for the doctor...
+        locking = asyncio.create_task(patient_locker())
+        await asyncio.sleep(0.3)
+        assert not locking.done()  # ...while holding the patient
+        await holder.commit()
+    assert await asyncio.wait_for(placing, timeout=30) is not None
+    assert await asyncio.wait_for(locking, timeout=30) is not None
 
 
 @postgres_only
@@ -275,8 +308,7 @@ async def test_postgres_a_deactivation_cancels_what_a_placement_under_way_books(
             await container.deactivate_patient()(ADMIN, patient.id)
 
     async with SqlUnitOfWork(engine) as placement:
-        await placement.patients.get(patient.id, lock=True)  # as `prepare` does
-        await placement.doctors.get_calendar(doctor.id, booked.span, lock=True)
+        await placement.doctors.lock_for_placement(patient.id, doctor.id, booked.span)
         await placement.appointments.add(booked)
         waiting = asyncio.create_task(deactivate())
         await asyncio.sleep(0.3)
@@ -312,11 +344,12 @@ async def test_postgres_planning_offers_lets_a_booking_of_a_waiting_patient_thro
         return offered
 
     async with SqlUnitOfWork(engine) as booking:
-        await booking.patients.get(second.id, lock=True)  # as `prepare` does
+        # The locks `prepare` takes, patient then doctor, one at a time.
+        await booking.patients.get(second.id, lock=True)
         planning = asyncio.create_task(plan())
         await asyncio.sleep(0.3)
         assert not planning.done()  # waiting for the second patient
-        await asyncio.wait_for(booking.doctors.get_calendar(doctor.id, freed, lock=True), 5)
+        await asyncio.wait_for(booking.doctors.get(doctor.id, lock=True), 5)
         await booking.commit()
     assert await asyncio.wait_for(planning, timeout=30) == 2
 

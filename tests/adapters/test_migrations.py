@@ -68,8 +68,16 @@ def appointment_indexes(connection: Connection) -> set[str]:
     return {str(i["name"]) for i in inspect(connection).get_indexes("appointments")}
 
 
-# Revisions that add only indexes (no table): the step-by-step walk checks those instead.
-INDEX_ONLY = {"0010_series_index": "ix_appointments_series_id"}
+def doctor_columns(connection: Connection) -> set[str]:
+    return {c["name"] for c in inspect(connection).get_columns("doctors")}
+
+
+# Revisions that add no table, and what each adds instead: the step-by-step walk looks
+# for that.
+ADDS_NO_TABLE: dict[str, tuple[Callable[[Connection], set[str]], str]] = {
+    "0010_series_index": (appointment_indexes, "ix_appointments_series_id"),
+    "0011_doctor_holds_until": (doctor_columns, "holds_until"),
+}
 
 
 async def upgrade(url: str) -> None:
@@ -119,8 +127,9 @@ async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> N
     for revision in revisions(url):  # one step at a time, each adding tables (or an index)
         await asyncio.to_thread(command.upgrade, config, revision)
         now = await inspect_db(url, table_names)
-        if revision in INDEX_ONLY:
-            assert INDEX_ONLY[revision] in await inspect_db(url, appointment_indexes)
+        if revision in ADDS_NO_TABLE:
+            look, added = ADDS_NO_TABLE[revision]
+            assert added in await inspect_db(url, look), revision
             assert now == seen, revision
         else:
             assert now > seen, revision
@@ -129,6 +138,8 @@ async def test_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> N
     assert await migrations.pending_heads(url) == set()
 
     # Each downgrade takes away what its revision added.
+    await asyncio.to_thread(command.downgrade, config, "0010_series_index")
+    assert "holds_until" not in await inspect_db(url, doctor_columns)
     await asyncio.to_thread(command.downgrade, config, "0009_calendar_feeds")
     assert "ix_appointments_series_id" not in await inspect_db(url, appointment_indexes)
     assert "calendar_feeds" in await inspect_db(url, table_names)

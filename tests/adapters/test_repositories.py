@@ -18,9 +18,11 @@ from appointments.application.ports.queries import (
     PatientFilter,
     UserFilter,
 )
+from appointments.application.ports.repositories import PlacementParties
 from appointments.domain.appointments import Appointment, Status
 from appointments.domain.departments import Department
 from appointments.domain.doctors import Doctor
+from appointments.domain.holds import Hold
 from appointments.domain.patients import Patient
 from appointments.domain.schedule import Span, TimeOff, WeeklyInterval, WeeklySchedule
 from appointments.domain.users import Role, User
@@ -389,7 +391,7 @@ async def test_department_save_delete_and_has_doctors(backend: Backend, seed: Se
 
 
 async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, seed: Seed) -> None:
-    department = await seed.department()
+    department, patient = await seed.department(), await seed.patient()
     user = await seed.user(Role.DOCTOR)
     doctor = Doctor(
         user_id=user.id,
@@ -427,10 +429,10 @@ async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, se
         assert await uow.doctors.get(doctor.id) == doctor
         principal = await uow.users.load_principal(user.id, "any-jti")
         assert await uow.doctors.get_schedule(doctor.id) == schedule
-        july_calendar = await uow.doctors.get_calendar(
-            doctor.id, Span(datetime(2031, 7, 2, tzinfo=UTC), datetime(2031, 8, 1, 1, tzinfo=PST))
-        )  # the schedule once, each time off once, by start
-        assert july_calendar == (doctor, schedule, [leave, later])
+        july = Span(datetime(2031, 7, 2, tzinfo=UTC), datetime(2031, 8, 1, 1, tzinfo=PST))
+        july_calendar = await uow.doctors.lock_for_placement(patient.id, doctor.id, july)
+        # the schedule once, each time off once, by start
+        assert july_calendar == PlacementParties(patient, doctor, schedule, [leave, later], None)
         stored_leave = await uow.doctors.get_time_off(leave.id)
         everything = await uow.doctors.list_time_off(doctor.id)
         july = await uow.doctors.list_time_off(
@@ -466,18 +468,53 @@ async def test_doctor_round_trip_with_schedule_and_time_off(backend: Backend, se
         await uow.doctors.set_schedule(doctor.id, WeeklySchedule(()))
         assert await uow.doctors.get_schedule(doctor.id) == WeeklySchedule(())
         assert await uow.doctors.get(uuid4()) is None
-    async with backend.uow() as uow:  # in a transaction: the doctor's row locked
-        assert await uow.doctors.get_calendar(doctor.id, touching_span, lock=True) == (
-            changed,
-            new_schedule,
-            [],
-        )
+    async with backend.uow() as uow:  # in a transaction: the rows locked
+        locked = await uow.doctors.lock_for_placement(patient.id, doctor.id, touching_span)
+        assert locked == PlacementParties(patient, changed, new_schedule, [], None)
         await uow.doctors.set_schedule(doctor.id, WeeklySchedule(()))
         await uow.commit()
     async with backend.uow() as uow:
-        locked = await uow.doctors.get_calendar(doctor.id, touching_span, lock=True)
-        assert locked == (changed, WeeklySchedule(()), [])  # no interval: still the doctor
-        assert await uow.doctors.get_calendar(uuid4(), touching_span, lock=True) is None
+        locked = await uow.doctors.lock_for_placement(patient.id, doctor.id, touching_span)
+        assert locked is not None
+        assert locked.schedule == WeeklySchedule(())  # no interval: still the doctor
+        assert locked.doctor == changed
+        assert await uow.doctors.lock_for_placement(patient.id, uuid4(), touching_span) is None
+        assert await uow.doctors.lock_for_placement(uuid4(), doctor.id, touching_span) is None
+
+
+async def test_a_doctors_holds_until_is_never_before_a_live_hold_expires(
+    backend: Backend, seed: Seed
+) -> None:
+    """What lets a placement skip reading holds: holds_until is None while the doctor has
+    had no hold, and from a hold on at least that hold's expiry, a later one's too."""
+    doctor, patient = await seed.doctor(), await seed.patient()
+    span = Span(datetime(2031, 7, 7, 9, tzinfo=UTC), datetime(2031, 7, 7, 10, tzinfo=UTC))
+
+    async def holds_until() -> datetime | None:
+        async with backend.uow() as uow:
+            parties = await uow.doctors.lock_for_placement(patient.id, doctor.id, span)
+        assert parties is not None
+        return parties.holds_until
+
+    assert await holds_until() is None
+    now = seed.clock.now()
+    expiries = [now + timedelta(minutes=30), now + timedelta(minutes=10)]
+    for n, expires_at in enumerate(expiries):
+        hold = Hold(
+            doctor_id=doctor.id,
+            patient_id=patient.id,
+            starts_at=span.starts_at + timedelta(hours=n),
+            ends_at=span.ends_at + timedelta(hours=n),
+            expires_at=expires_at,
+            created_at=now,
+        )
+        async with backend.uow() as uow:
+            await uow.holds.add(hold)
+            await uow.commit()
+        found = await holds_until()
+        assert found is not None
+        assert found >= max(expiries[: n + 1])
+        assert_utc(found)
 
 
 async def test_doctor_search_filters_order_and_q(backend: Backend, seed: Seed) -> None:

@@ -103,17 +103,19 @@ async def prepare(
     `written_as_appointment`: the placement is written as one appointment (a booking, a
     move), so where the store refuses overlapping appointments on write, their busy time
     is not read first: the write answers the same 409s, and two round trips are saved.
-    Holds are still read (they are not appointments), and a hold or a series (which lists
-    every conflict) reads everything."""
+    Holds are still read (they are not appointments) where the doctor's can be live (see
+    PlacementParties.holds_until), and a hold or a series (which lists every conflict)
+    reads everything."""
     appointments_read = not (written_as_appointment and uow.appointments.refuses_overlaps)
-    patient = await uow.patients.get(placement.patient_id, lock=True)
     # The time off is read for the longest span the request could ask for (the span is
     # known only once the service is): the booking rules look at what overlaps the span.
     longest = Span(placement.starts_at, placement.starts_at + MAX_DURATION)
-    found = await uow.doctors.get_calendar(placement.doctor_id, longest, lock=True)
-    if found is None or patient is None:
+    parties = await uow.doctors.lock_for_placement(
+        placement.patient_id, placement.doctor_id, longest
+    )
+    if parties is None:
         raise NotFound("The doctor or the patient does not exist.")
-    doctor, schedule, time_off = found
+    patient, doctor = parties.patient, parties.doctor
     service = await offered_service(uow, placement.service_id, doctor.department_id)
     default = placement.default_duration
     if default is None:
@@ -132,8 +134,11 @@ async def prepare(
             )
     buffers = buffers_of(service)
     blocked = buffers.around(span)
-    # Holds first: a hold converted meanwhile is then seen as its appointment.
-    busy = await uow.holds.blocking(within=blocked, now=now, doctor_id=doctor.id)
+    # Holds first: a hold converted meanwhile is then seen as its appointment. Read behind
+    # the lock, by a statement of its own, and only if one of the doctor's can be live.
+    busy = list[Span]()
+    if parties.holds_until is not None and parties.holds_until > now:
+        busy = await uow.holds.blocking(within=blocked, now=now, doctor_id=doctor.id)
     patient_busy = list[Span]()
     if appointments_read:
         busy += await uow.appointments.blocked_spans(
@@ -143,9 +148,9 @@ async def prepare(
             within=span, patient_id=patient.id, exclude_id=exclude_id
         )
     calendar = DoctorCalendar(
-        schedule=schedule,
+        schedule=parties.schedule,
         zone=zone,
-        time_off=time_off,
+        time_off=parties.time_off,
         busy=busy,
     )
     context = BookingContext(

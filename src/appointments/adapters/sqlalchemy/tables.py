@@ -47,8 +47,7 @@ from appointments.domain.webhooks import SECRET_LENGTH, WEBHOOK_DESCRIPTION, WEB
 
 def _one_of(column: str, values: type[StrEnum]) -> str:
     """A CHECK condition: `column` holds one of the enum's values."""
-    quoted = ", ".join(f"'{value}'" for value in values)
-    return f"{column} IN ({quoted})"
+    return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"
 
 
 metadata = MetaData(
@@ -126,6 +125,7 @@ doctors = Table(
     Column("specialization", String(SPECIALIZATION.max), nullable=False),
     Column("phone", String(PHONE.max), nullable=True),
     Column("is_active", Boolean, nullable=False, default=True),
+    Column("holds_until", UTCDateTime, nullable=True),  # see PlacementParties.holds_until
 )
 
 weekly_intervals = Table(

@@ -97,6 +97,19 @@ class DepartmentRepository(Protocol):
     async def has_doctors(self, department_id: UUID) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PlacementParties:
+    """What a placement reads of its patient and doctor (see booking.py's `prepare`)."""
+
+    patient: Patient
+    doctor: Doctor
+    schedule: WeeklySchedule
+    time_off: list[TimeOff]
+    # No hold of the doctor's is live after this instant (None: none is live at all). The
+    # store keeps it with the doctor, so a placement reads holds only when one can be live.
+    holds_until: datetime | None
+
+
 class DoctorRepository(Protocol):
     async def add(self, doctor: Doctor, schedule: WeeklySchedule) -> None: ...
 
@@ -111,11 +124,12 @@ class DoctorRepository(Protocol):
 
     async def get_schedule(self, doctor_id: UUID) -> WeeklySchedule: ...
 
-    async def get_calendar(
-        self, doctor_id: UUID, within: Span, *, lock: bool = False
-    ) -> tuple[Doctor, WeeklySchedule, list[TimeOff]] | None:
-        """`get`, `get_schedule` and `list_time_off(within)` at once: what a booking reads
-        of its doctor, in one round trip."""
+    async def lock_for_placement(
+        self, patient_id: UUID, doctor_id: UUID, within: Span
+    ) -> PlacementParties | None:
+        """The patient and the doctor, locked until commit in the placement order (the
+        patient, then the doctor, as `get(lock=True)` locks), with the doctor's schedule and
+        time off overlapping `within`, in one round trip; None if either does not exist."""
 
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None: ...
 

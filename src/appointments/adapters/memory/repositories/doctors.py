@@ -12,6 +12,7 @@ from appointments.adapters.memory.repositories.base import (
     stored,
 )
 from appointments.application.ports.queries import DoctorFilter, Page, PageRequest
+from appointments.application.ports.repositories import PlacementParties
 from appointments.domain.doctors import Doctor
 from appointments.domain.schedule import Span, TimeOff, WeeklySchedule
 
@@ -57,14 +58,17 @@ class MemoryDoctorRepository(MemoryRepository):
     async def get_schedule(self, doctor_id: UUID) -> WeeklySchedule:
         return self._s.schedules.get(doctor_id, WeeklySchedule(()))
 
-    async def get_calendar(
-        self, doctor_id: UUID, within: Span, *, lock: bool = False
-    ) -> tuple[Doctor, WeeklySchedule, list[TimeOff]] | None:
-        doctor = await self.get(doctor_id, lock=lock)
-        if doctor is None:
+    async def lock_for_placement(
+        self, patient_id: UUID, doctor_id: UUID, within: Span
+    ) -> PlacementParties | None:
+        patient, doctor = self._s.patients.get(patient_id), await self.get(doctor_id)
+        if patient is None or doctor is None:
             return None
         schedule = await self.get_schedule(doctor_id)
-        return doctor, schedule, await self.list_time_off(doctor_id, within)
+        absences = await self.list_time_off(doctor_id, within)
+        expiries = [h.expires_at for h in self._s.holds.values() if h.doctor_id == doctor_id]
+        holds_until = max(expiries, default=None)
+        return PlacementParties(copy.copy(patient), doctor, schedule, absences, holds_until)
 
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None:
         # Read back in order, as WeeklySchedule.of builds it from the rows.

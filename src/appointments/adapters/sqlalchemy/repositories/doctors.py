@@ -7,10 +7,23 @@ from uuid import UUID
 
 from sqlalchemy import Row, and_, bindparam, delete, insert, or_, select, update
 
-from appointments.adapters.sqlalchemy.repositories.base import SqlRepository, entity_from, values_of
-from appointments.adapters.sqlalchemy.tables import doctors, time_off, users, weekly_intervals
+from appointments.adapters.sqlalchemy.repositories.base import (
+    SqlRepository,
+    entity_from,
+    field_names,
+    values_of,
+)
+from appointments.adapters.sqlalchemy.tables import (
+    doctors,
+    patients,
+    time_off,
+    users,
+    weekly_intervals,
+)
 from appointments.application.ports.queries import DoctorFilter, Page, PageRequest
+from appointments.application.ports.repositories import PlacementParties
 from appointments.domain.doctors import Doctor
+from appointments.domain.patients import Patient
 from appointments.domain.schedule import Span, TimeOff, WeeklyInterval, WeeklySchedule
 
 # Name and email are the user's: read from it, so the two cannot drift apart.
@@ -45,7 +58,19 @@ _CALENDAR = (
         ),
     )
 )
-_CALENDAR_LOCKED = _CALENDAR.with_for_update(key_share=True, of=doctors)
+# A placement's parties: the patient's columns beside the calendar's, both rows locked
+# (FOR NO KEY UPDATE, see base.lock_mode) in the order the OF list names them: PostgreSQL
+# locks a result row's tables in that order, so the patient's lock comes first, as it
+# does where `patients.get(lock=True)` runs on its own.
+_PATIENT_FIELDS = field_names(Patient)
+_FOR_PLACEMENT = (
+    _CALENDAR.add_columns(
+        doctors.c.holds_until,
+        *(patients.c[name].label(f"patient_{name}") for name in _PATIENT_FIELDS),
+    )
+    .join(patients, patients.c.id == bindparam("patient_id"))
+    .with_for_update(key_share=True, of=[patients, doctors])
+)
 _SCHEDULE = select(weekly_intervals).where(weekly_intervals.c.doctor_id == bindparam("id"))
 _TIME_OFF = (
     select(time_off)
@@ -63,6 +88,28 @@ def _doctor(row: Row[Any]) -> Doctor:
 
 def _time_off(row: Row[Any]) -> TimeOff:
     return entity_from(TimeOff, row)
+
+
+def _calendar(
+    doctor_id: UUID, rows: list[Row[Any]]
+) -> tuple[Doctor, WeeklySchedule, list[TimeOff]]:
+    """The doctor, the schedule and the time off from the rows of `_CALENDAR`."""
+    # Each interval comes once per time off, each time off once per interval.
+    intervals = dict.fromkeys((r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None)
+    absences = {
+        r.time_off_id: TimeOff(
+            doctor_id=doctor_id,
+            starts_at=r.time_off_starts_at,
+            ends_at=r.time_off_ends_at,
+            reason=r.time_off_reason,
+            id=r.time_off_id,
+        )
+        for r in rows
+        if r.time_off_id is not None
+    }
+    schedule = WeeklySchedule.of(WeeklyInterval(*interval) for interval in intervals)
+    by_start = sorted(absences.values(), key=lambda t: (t.starts_at, t.id))
+    return _doctor(rows[0]), schedule, by_start
 
 
 class SqlDoctorRepository(SqlRepository):
@@ -117,31 +164,22 @@ class SqlDoctorRepository(SqlRepository):
         rows = await self._db.execute(_SCHEDULE, {"id": doctor_id})
         return WeeklySchedule.of(WeeklyInterval(r.weekday, r.starts, r.ends) for r in rows)
 
-    async def get_calendar(
-        self, doctor_id: UUID, within: Span, *, lock: bool = False
-    ) -> tuple[Doctor, WeeklySchedule, list[TimeOff]] | None:
-        values = {"id": doctor_id, "since": within.starts_at, "until": within.ends_at}
-        rows = list(await self._db.execute(_CALENDAR_LOCKED if lock else _CALENDAR, values))
+    async def lock_for_placement(
+        self, patient_id: UUID, doctor_id: UUID, within: Span
+    ) -> PlacementParties | None:
+        values = {
+            "id": doctor_id,
+            "patient_id": patient_id,
+            "since": within.starts_at,
+            "until": within.ends_at,
+        }
+        rows = list(await self._db.execute(_FOR_PLACEMENT, values))
         if not rows:
             return None
-        # Each interval comes once per time off, each time off once per interval.
-        intervals = dict.fromkeys(
-            (r.weekday, r.starts, r.ends) for r in rows if r.weekday is not None
-        )
-        absences = {
-            r.time_off_id: TimeOff(
-                doctor_id=doctor_id,
-                starts_at=r.time_off_starts_at,
-                ends_at=r.time_off_ends_at,
-                reason=r.time_off_reason,
-                id=r.time_off_id,
-            )
-            for r in rows
-            if r.time_off_id is not None
-        }
-        schedule = WeeklySchedule.of(WeeklyInterval(*interval) for interval in intervals)
-        by_start = sorted(absences.values(), key=lambda t: (t.starts_at, t.id))
-        return _doctor(rows[0]), schedule, by_start
+        first = rows[0]._mapping
+        patient = Patient(**{name: first[f"patient_{name}"] for name in _PATIENT_FIELDS})
+        doctor, schedule, absences = _calendar(doctor_id, rows)
+        return PlacementParties(patient, doctor, schedule, absences, first["holds_until"])
 
     async def set_schedule(self, doctor_id: UUID, schedule: WeeklySchedule) -> None:
         await self._db.execute(
