@@ -262,7 +262,7 @@ async def book(
         policy=policy,
         written_as_appointment=True,
     )
-    await uow.appointments.add(appointment)
+    await uow.appointments.add_at_commit(appointment)
     uow.record(created("appointment.booked", actor, appointment))
     return appointment
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import CursorResult, Executable
+from sqlalchemy import CursorResult, Executable, Insert, Table, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,6 +22,12 @@ def _reraise(error: Exception) -> NoReturn:
     if translated is None:
         raise error
     raise translated from error
+
+
+@functools.cache
+def inserting(table: Table) -> Insert:
+    """INSERT INTO table, its values given at execution (built once)."""
+    return insert(table)
 
 
 @dataclass(slots=True)
@@ -75,9 +82,20 @@ class Database:
 
     A `hand_over` database (read-only) leaves its connection to the next one of the same
     request (see one_connection_per_request) instead of returning it to the pool.
+
+    An `insert_later` row waits for the next statement, which it goes out before, or for
+    the commit, whose records it may go out with (records.py).
     """
 
-    __slots__ = ("_autocommit", "_engine", "_fresh", "_hand_over", "_read_only", "connection")
+    __slots__ = (
+        "_autocommit",
+        "_engine",
+        "_fresh",
+        "_hand_over",
+        "_later",
+        "_read_only",
+        "connection",
+    )
 
     def __init__(
         self,
@@ -92,6 +110,7 @@ class Database:
         assert read_only or not hand_over, "only a connection outside a transaction is kept"
         self._hand_over = hand_over
         self._fresh = True
+        self._later: tuple[Table, dict[str, Any]] | None = None
         self.connection: AsyncConnection | None = None
 
     @property
@@ -122,8 +141,28 @@ class Database:
             _reraise(error)
         self._fresh = True
 
+    async def insert_later(self, table: Table, row: dict[str, Any]) -> None:
+        """INSERT `row` before the next statement or with the commit, whichever comes
+        first; what refuses it (a constraint) is raised from there."""
+        await self.write_later()
+        self._later = (table, row)
+        if self._autocommit:
+            await self.write_later()  # there is no commit to wait for
+
+    def take_later(self) -> tuple[Table, dict[str, Any]] | None:
+        """The row `insert_later` left, now the caller's to write."""
+        later, self._later = self._later, None
+        return later
+
+    async def write_later(self) -> None:
+        later = self.take_later()
+        if later is not None:
+            await self.execute(inserting(later[0]), later[1])
+
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         assert self.connection is not None, "statement outside `async with`"
+        if self._later is not None:
+            await self.write_later()
         try:
             try:
                 result = await self.connection.execute(statement, parameters)
@@ -145,13 +184,14 @@ class Database:
             raise RuntimeError("a read-only unit of work cannot commit")
         if self._autocommit:
             return  # every statement committed as it ran
+        await self.write_later()
         try:
             await self.connection.commit()
         except Exception as error:
             _reraise(error)
 
     async def close(self) -> None:
-        connection, self.connection = self.connection, None
+        connection, self.connection, self._later = self.connection, None, None
         if connection is None:
             return
         slot = _PARKED.get() if self._hand_over else None

@@ -152,6 +152,10 @@ class AppointmentRepository(Protocol):
         """Insert; raises DoctorUnavailable / PatientUnavailable where the database finds
         an overlap that a concurrent transaction committed first."""
 
+    async def add_at_commit(self, appointment: Appointment) -> None:
+        """`add`, written no later than the commit (with its records, one round trip
+        fewer), so its refusal may come from any later statement or the commit."""
+
     async def get(self, appointment_id: UUID, *, lock: bool = False) -> Appointment | None:
         """With lock, the row is locked for update until commit (no lost updates)."""
 

@@ -44,6 +44,10 @@ class MemoryAppointmentRepository(MemoryRepository):
         self._refuse_overlaps(appointment)
         self._s.appointments[appointment.id] = stored(appointment)
 
+    async def add_at_commit(self, appointment: Appointment) -> None:
+        """Written at once: a memory store has no round trips to save."""
+        await self.add(appointment)
+
     async def get(self, appointment_id: UUID, *, lock: bool = False) -> Appointment | None:
         return copy.copy(self._s.appointments.get(appointment_id))
 

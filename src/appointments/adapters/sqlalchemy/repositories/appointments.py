@@ -126,6 +126,9 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
     async def add(self, entity: Appointment) -> None:
         await self._db.execute(inserting(appointments), _row(entity))
 
+    async def add_at_commit(self, entity: Appointment) -> None:
+        await self._db.insert_later(appointments, _row(entity))
+
     async def save(self, entity: Appointment) -> None:
         await self._db.execute(updating(appointments), {**_row(entity), "where_id": entity.id})
 

@@ -9,14 +9,12 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
-    Insert,
     Row,
     Select,
     Table,
     Update,
     bindparam,
     func,
-    insert,
     select,
     update,
 )
@@ -25,8 +23,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from appointments.adapters.sqlalchemy.database import Database
+from appointments.adapters.sqlalchemy.database import Database, inserting
 from appointments.application.ports.queries import PageRequest
+
+__all__ = ["inserting"]  # re-exported: the repositories build their INSERTs with it
 
 
 class Dataclass(Protocol):
@@ -69,12 +69,6 @@ def by_id(table: Table, lock: str | None = None) -> Select[Any]:
     construction is a fair share of a small request."""
     query = select(table).where(table.c.id == bindparam("id"))
     return query if lock is None else query.with_for_update(key_share=lock == "no key update")
-
-
-@functools.cache
-def inserting(table: Table) -> Insert:
-    """INSERT INTO table, its values given at execution (built once)."""
-    return insert(table)
 
 
 @functools.cache
