@@ -131,7 +131,7 @@ class Container(containers.DeclarativeContainer):
 
     # identity
     register_patient = providers.Factory(auth.RegisterPatient, uow, hasher, clock)
-    login = providers.Factory(auth.Login, uow, hasher, tokens, clock, clinic)
+    login = providers.Factory(auth.Login, uow, autocommit_uow, hasher, tokens, clock, clinic)
     authenticate = providers.Factory(auth.Authenticate, principal_uow, tokens)
     get_me = providers.Factory(auth.GetMe, read_uow)
     logout = providers.Factory(auth.Logout, uow, clock)

@@ -1,25 +1,20 @@
 """`appointments.add_at_commit`, a booking's write: the row is there for whatever follows
-it in the transaction, refused as `add` refuses, and on PostgreSQL it goes out with the
-commit's records in one statement."""
+it in the transaction, refused as `add` refuses (test_statements_sent.py: on PostgreSQL
+it goes out with the commit's records in one statement)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appointments.application.access import Actor
 from appointments.application.events import created
 from appointments.domain.appointments import Appointment
 from appointments.domain.errors import DoctorUnavailable, PatientUnavailable
 from appointments.domain.users import Role
-from tests.adapters.conftest import Backend, Seed, next_working_day, on, postgres_only
+from tests.adapters.conftest import Backend, Seed, next_working_day, on
 
 ADMIN = Actor(user_id=uuid4(), role=Role.ADMIN)
 
@@ -29,21 +24,6 @@ async def _book(backend: Backend, appointment: Appointment) -> None:
         await uow.appointments.add_at_commit(appointment)
         uow.record(created("appointment.booked", ADMIN, appointment))
         await uow.commit()
-
-
-@contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The statements the engine sends while inside (BEGIN and COMMIT are not among them)."""
-    sent: list[str] = []
-
-    def note(*args: Any) -> None:
-        sent.append(str(args[2]))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", note)
 
 
 async def test_a_booking_is_stored_with_its_records(backend: Backend, seed: Seed) -> None:
@@ -82,16 +62,3 @@ async def test_an_overlap_is_refused_and_nothing_is_written(
         await _book(backend, clash)
     assert await backend.stored("appointments") == 1
     assert await backend.stored("audit_events") == 0
-
-
-@postgres_only
-async def test_postgres_writes_a_booking_and_its_records_in_one_statement(
-    engine: AsyncEngine, backend: Backend, seed: Seed
-) -> None:
-    doctor, patient = await seed.doctor(), await seed.patient()
-    booked = seed.new_appointment(doctor, patient, next_working_day(seed.clock.now()))
-    with statements(engine) as sent:
-        await _book(backend, booked)
-    [statement] = sent
-    for table in ("appointments", "audit_events", "outbox_messages"):
-        assert f"INSERT INTO {table}" in statement

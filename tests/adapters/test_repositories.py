@@ -798,6 +798,12 @@ async def test_login_failures_count_upsert_and_window_restart(
     # Bob's single failure survived Alice's restart and clear (his window is still open).
     assert await record("bob", later) == (2, start + minutes[5])
 
+    # An attempt drops every key's ended window: failures for names tried once and never
+    # again (random usernames) do not pile up.
+    assert await backend.stored("login_failures") == 2  # Alice's and Bob's
+    assert await record("carol", start + 3 * window) == (1, start + 3 * window)
+    assert await backend.stored("login_failures") == 1  # Carol's alone
+
 
 async def test_revoked_tokens_are_idempotent_and_purged_after_expiry(
     backend: Backend, seed: Seed

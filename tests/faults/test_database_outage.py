@@ -220,7 +220,9 @@ async def test_silent_network_gives_up_within_the_connect_timeout(
 class Gate:
     """Where a booking transaction stops until the test has broken the connection."""
 
-    point: str  # "before_insert" or "after_insert" (then only the commit is left)
+    # "before_add" or "after_add": the appointment handed to the unit of work, then only
+    # the commit is left (on PostgreSQL it sends the row with its records, then COMMIT).
+    point: str
     reached: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     backend_pid: int | None = None
@@ -233,16 +235,16 @@ class PausingUnitOfWork(SqlUnitOfWork):
 
     async def __aenter__(self) -> PausingUnitOfWork:
         await super().__aenter__()
-        add = self.appointments.add
+        add = self.appointments.add_at_commit  # what a booking writes with
 
         async def paused_add(appointment: Appointment) -> None:
-            if self._gate.point == "before_insert":
+            if self._gate.point == "before_add":
                 await self._pause()
             await add(appointment)
-            if self._gate.point == "after_insert":
+            if self._gate.point == "after_add":
                 await self._pause()
 
-        self.appointments.add = paused_add  # type: ignore[method-assign]
+        self.appointments.add_at_commit = paused_add  # type: ignore[method-assign]
         return self
 
     async def _pause(self) -> None:
@@ -270,7 +272,7 @@ async def terminate_backend(direct: AsyncEngine, pid: int) -> None:
 
 
 @pytest.mark.parametrize("fault", ["proxy_cut", "backend_terminated"])
-@pytest.mark.parametrize("point", ["before_insert", "after_insert"])
+@pytest.mark.parametrize("point", ["before_add", "after_add"])
 async def test_booking_interrupted_mid_transaction_leaves_no_row(
     clinic: ApiClinic,
     container: Container,

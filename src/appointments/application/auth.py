@@ -54,23 +54,26 @@ class Login:
     """Password login with a throttle shared by every worker (it lives in the database).
 
     The slow hash runs outside any transaction, so no connection is held while it
-    computes."""
+    computes. The attempt is counted by `counting`, an autocommit unit of work: its one
+    write is atomic by itself, and a login saves the BEGIN and COMMIT round trips."""
 
     def __init__(
         self,
         uow: UnitOfWork,
+        counting: UnitOfWork,
         hasher: PasswordHasher,
         tokens: TokenService,
         clock: Clock,
         config: ClinicConfig,
     ) -> None:
-        self._uow, self._hasher, self._tokens, self._clock = uow, hasher, tokens, clock
+        self._uow, self._counting = uow, counting
+        self._hasher, self._tokens, self._clock = hasher, tokens, clock
         self._max_failures = config.login_max_failures
         self._window = timedelta(seconds=config.login_window_seconds)
 
     async def __call__(self, login: str, password: str) -> IssuedToken:
         now = self._clock.now()
-        async with self._uow as uow:
+        async with self._counting as uow:
             user = await uow.users.find_by_login(login)
             # One counter per account, whether it is named by username or email; unknown
             # names are counted by the name given (cut to the length a key may have:
@@ -80,21 +83,15 @@ class Login:
             # Every attempt counts BEFORE the slow hash: parallel guesses cannot all slip
             # under the limit while their hashes compute. A success clears the counter.
             attempts = await uow.login_failures.record(key, now, now - self._window)
-            throttled = attempts.count > self._max_failures
-            if throttled:
-                uow.record(_login_failed(user))
-            await uow.commit()
-        if throttled:
+        if attempts.count > self._max_failures:
+            await self._failed(user)
             retry_at = attempts.first_failed_at + self._window
             raise TooManyAttempts(max(1, math.ceil((retry_at - now).total_seconds())))
         matches, new_hash = await self._hasher.verify(
             password, user.password_hash if user else None
         )
         if user is None or not matches or not user.is_active:
-            # A security event: recorded although the request fails.
-            async with self._uow as uow:
-                uow.record(_login_failed(user))
-                await uow.commit()
+            await self._failed(user)
             raise InvalidCredentials()
         async with self._uow as uow:
             uow.record(Event("auth.login", user.id, by(Actor(user.id, user.role))))
@@ -108,6 +105,12 @@ class Login:
                     await uow.users.save(current)
             await uow.commit()
         return self._tokens.issue(user, now)
+
+    async def _failed(self, user: User | None) -> None:
+        """A security event: recorded although the request fails."""
+        async with self._uow as uow:
+            uow.record(_login_failed(user))
+            await uow.commit()
 
 
 async def _unchanged(uow: UnitOfWork, user: User) -> User | None:

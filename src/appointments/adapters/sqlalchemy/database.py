@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import CursorResult, Executable, Insert, Table, insert
+from sqlalchemy import CursorResult, Executable, Insert, Table, UpdateBase, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -83,8 +83,8 @@ class Database:
     A `hand_over` database (read-only) leaves its connection to the next one of the same
     request (see one_connection_per_request) instead of returning it to the pool.
 
-    An `insert_later` row waits for the next statement, which it goes out before, or for
-    the commit, whose records it may go out with (records.py).
+    A `later` write waits for the next statement, which it goes out before, or for the
+    commit, whose records it may go out with (records.py).
     """
 
     __slots__ = (
@@ -110,7 +110,7 @@ class Database:
         assert read_only or not hand_over, "only a connection outside a transaction is kept"
         self._hand_over = hand_over
         self._fresh = True
-        self._later: tuple[Table, dict[str, Any]] | None = None
+        self._later: tuple[UpdateBase, dict[str, Any]] | None = None
         self.connection: AsyncConnection | None = None
 
     @property
@@ -141,23 +141,25 @@ class Database:
             _reraise(error)
         self._fresh = True
 
-    async def insert_later(self, table: Table, row: dict[str, Any]) -> None:
-        """INSERT `row` before the next statement or with the commit, whichever comes
-        first; what refuses it (a constraint) is raised from there."""
+    async def later(self, statement: UpdateBase, parameters: dict[str, Any]) -> None:
+        """Run a write before the next statement or with the commit, whichever comes
+        first (records.py may fold it into the records' statement: no bind name may be
+        a column's, which SQLAlchemy would take for a value of every INSERT there); what
+        refuses it is raised from there."""
         await self.write_later()
-        self._later = (table, row)
+        self._later = (statement, parameters)
         if self._autocommit:
             await self.write_later()  # there is no commit to wait for
 
-    def take_later(self) -> tuple[Table, dict[str, Any]] | None:
-        """The row `insert_later` left, now the caller's to write."""
+    def take_later(self) -> tuple[UpdateBase, dict[str, Any]] | None:
+        """The write `later` left, now the caller's to run."""
         later, self._later = self._later, None
         return later
 
     async def write_later(self) -> None:
         later = self.take_later()
         if later is not None:
-            await self.execute(inserting(later[0]), later[1])
+            await self.execute(*later)
 
     async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         assert self.connection is not None, "statement outside `async with`"

@@ -22,6 +22,7 @@ from appointments.adapters.sqlalchemy.repositories.base import (
     SqlEntityRepository,
     entity_from,
     inserting,
+    one_row,
     updating,
     values_of,
 )
@@ -127,7 +128,9 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
         await self._db.execute(inserting(appointments), _row(entity))
 
     async def add_at_commit(self, entity: Appointment) -> None:
-        await self._db.insert_later(appointments, _row(entity))
+        row = _row(entity)
+        values = {f"appointment_{name}": value for name, value in row.items()}
+        await self._db.later(one_row(appointments, tuple(row), "appointment_"), values)
 
     async def save(self, entity: Appointment) -> None:
         await self._db.execute(updating(appointments), {**_row(entity), "where_id": entity.id})

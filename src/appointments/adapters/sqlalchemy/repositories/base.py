@@ -9,12 +9,14 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
+    Insert,
     Row,
     Select,
     Table,
     Update,
     bindparam,
     func,
+    insert,
     select,
     update,
 )
@@ -61,6 +63,13 @@ def entity_from(cls: type[E], row: Row[Any], **converted: Any) -> E:
 def upsert(db: Database, table: Table) -> PgInsert | SqliteInsert:
     """An INSERT that can take ON CONFLICT, in the database's own dialect."""
     return (pg_insert if db.dialect_name == "postgresql" else sqlite_insert)(table)
+
+
+@functools.cache
+def one_row(table: Table, columns: tuple[str, ...], prefix: str = "") -> Insert:
+    """INSERT of one row into `table`, each column bound as `prefix` + its name (built
+    once per set of columns)."""
+    return insert(table).values({c: bindparam(prefix + c, type_=table.c[c].type) for c in columns})
 
 
 @functools.cache

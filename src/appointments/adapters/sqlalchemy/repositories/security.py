@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, case, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import ReturningInsert
 
 from appointments.adapters.sqlalchemy.repositories.base import SqlRepository, upsert
 from appointments.adapters.sqlalchemy.tables import login_failures, revoked_tokens
@@ -21,27 +24,46 @@ class SqlRevokedTokenRepository(SqlRepository):
         await self._db.execute(delete(revoked_tokens).where(revoked_tokens.c.expires_at < now))
 
 
+def _attempt(dialect: str) -> ReturningInsert[int, datetime]:
+    """Count an attempt on a key: a window that started before `window` starts again at
+    one. On PostgreSQL the statement also drops the other keys' expired windows (failures
+    for random usernames cannot pile up); SQLite takes no DELETE in a WITH."""
+    t = login_failures
+    expired = t.c.first_failed_at <= bindparam("window")
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(t).values(
+        key=bindparam("key"), count=1, first_failed_at=bindparam("now")
+    )
+    restarted = case((expired, statement.excluded.first_failed_at), else_=t.c.first_failed_at)
+    statement = statement.on_conflict_do_update(
+        index_elements=[t.c.key],
+        set_={"count": case((expired, 1), else_=t.c.count + 1), "first_failed_at": restarted},
+    )
+    if dialect == "postgresql":
+        statement = statement.add_cte(_SWEEP.cte("swept"))
+    return statement.returning(t.c.count, t.c.first_failed_at)
+
+
+_SWEEP = delete(login_failures).where(
+    login_failures.c.first_failed_at <= bindparam("window"),
+    login_failures.c.key != bindparam("key"),
+)
+_ATTEMPT = {dialect: _attempt(dialect) for dialect in ("postgresql", "sqlite")}
+_CLEAR = delete(login_failures).where(login_failures.c.key == bindparam("cleared_key"))
+
+
 class SqlLoginFailureRepository(SqlRepository):
     async def record(
         self, key: str, now: datetime, window_started_after: datetime
     ) -> LoginFailures:
         """An atomic upsert: concurrent attempts on several workers all count."""
-        # Expired windows are dropped first: failures for random usernames cannot pile up.
-        await self._db.execute(
-            delete(login_failures).where(login_failures.c.first_failed_at <= window_started_after)
-        )
-        statement = (
-            upsert(self._db, login_failures)
-            .values(key=key, count=1, first_failed_at=now)
-            .on_conflict_do_update(
-                index_elements=[login_failures.c.key],
-                set_={"count": login_failures.c.count + 1},
-            )
-            .returning(login_failures.c.count, login_failures.c.first_failed_at)
-        )
+        values = {"key": key, "now": now, "window": window_started_after}
+        dialect = self._db.dialect_name
+        if dialect != "postgresql":
+            await self._db.execute(_SWEEP, values)
         # By key: a Row's `count` attribute is the tuple method, not the column.
-        row = (await self._db.execute(statement)).one()._mapping
+        row = (await self._db.execute(_ATTEMPT[dialect], values)).one()._mapping
         return LoginFailures(row["count"], row["first_failed_at"])
 
     async def clear(self, key: str) -> None:
-        await self._db.execute(delete(login_failures).where(login_failures.c.key == key))
+        """With the commit: on PostgreSQL in the statement of its audit event."""
+        await self._db.later(_CLEAR, {"cleared_key": key})
