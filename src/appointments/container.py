@@ -42,7 +42,7 @@ from appointments.application import (
 from appointments.application.config import ClinicConfig
 from appointments.application.dispatch import DispatchConfig, Dispatcher
 from appointments.application.ports.services import Clock
-from appointments.settings import Settings
+from appointments.settings import Settings, hash_slots
 
 
 def _token_service(settings: Settings, clock: Clock) -> JwtTokenService:
@@ -55,7 +55,7 @@ def _password_hasher(settings: Settings) -> PasslibPasswordHasher:
     return PasslibPasswordHasher(
         memory_kib=settings.password_hash_memory_kib,
         time_cost=settings.password_hash_time_cost,
-        max_concurrent=settings.password_hash_concurrency,
+        max_concurrent=settings.password_hash_concurrency or hash_slots(1),
     )
 
 

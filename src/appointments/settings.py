@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from ipaddress import ip_network
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +11,13 @@ from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_val
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from appointments.domain.holds import DEFAULT_HOLD_MINUTES, DEFAULT_OFFER_MINUTES
+
+
+def hash_slots(workers: int) -> int:
+    """One worker's share of the CPUs this process may run on: with as many argon2 hashes
+    at once as there are cores, each costs least (more evict each other's 19 MiB)."""
+    return max(1, len(os.sched_getaffinity(0)) // workers)
+
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105
 MIN_SECRET_LENGTH = 32
@@ -33,7 +41,9 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(10, gt=0, le=300)
     password_hash_memory_kib: int = Field(19456, ge=1024)
     password_hash_time_cost: int = Field(2, ge=1)
-    password_hash_concurrency: int = Field(4, ge=1)
+    # Hashes computed at once per process; unset, the process's share of the CPUs (see
+    # hash_slots): more hashes than cores only thrash each other's caches.
+    password_hash_concurrency: int | None = Field(None, ge=1)
     login_max_failures: int = Field(5, ge=1)
     login_window_seconds: int = Field(900, ge=1)
     max_request_bytes: int = Field(1_048_576, ge=1024)

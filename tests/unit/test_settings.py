@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pydantic
 import pytest
 
-from appointments.settings import DEVELOPMENT_SECRET, MIN_SECRET_LENGTH, Settings
+from appointments.settings import DEVELOPMENT_SECRET, MIN_SECRET_LENGTH, Settings, hash_slots
 
 STRONG_SECRET = "s" * 48
 
@@ -108,3 +110,16 @@ def test_unknown_clinic_timezone_is_refused(monkeypatch: pytest.MonkeyPatch, zon
 def test_known_clinic_timezone_is_accepted(monkeypatch: pytest.MonkeyPatch, zone: str) -> None:
     monkeypatch.setenv("CLINIC_TIMEZONE", zone)
     assert load().clinic_timezone == zone
+
+
+def test_hash_concurrency_defaults_to_each_workers_share_of_the_cpus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Unset, `serve --workers N` gives each worker cores / N hashing slots (at least
+    one), and a lone process all of them; a value set is kept."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(4)))
+    assert load().password_hash_concurrency is None
+    assert [hash_slots(workers) for workers in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
+    assert load(password_hash_concurrency=3).password_hash_concurrency == 3
+    with pytest.raises(pydantic.ValidationError):
+        load(password_hash_concurrency=0)

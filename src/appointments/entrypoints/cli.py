@@ -21,7 +21,7 @@ from appointments.container import Container
 from appointments.domain.errors import CodedError
 from appointments.entrypoints import dispatching, migrations, serving
 from appointments.entrypoints.logging import log_config
-from appointments.settings import Settings
+from appointments.settings import Settings, hash_slots
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client in each worker
 
@@ -116,6 +116,8 @@ def serve(host: str, port: int, workers: int) -> int:
     if not _address_free(host, port) or not _schema_ready(settings.database_url):
         return 1
     made = _metrics_dir() if settings.metrics_enabled else None
+    if settings.password_hash_concurrency is None:  # each worker takes its share
+        os.environ["PASSWORD_HASH_CONCURRENCY"] = str(hash_slots(workers))
     # uvicorn drains in-flight requests on SIGTERM, then raises the signal again with the
     # handler it found: with the default one the process would die by the signal (exit
     # 143) after a perfectly graceful shutdown. A stop that was asked for exits 0.
