@@ -12,11 +12,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from appointments.domain.holds import DEFAULT_HOLD_MINUTES, DEFAULT_OFFER_MINUTES
 
+MAX_HASH_SLOTS = 4  # the former fixed default: bounds memory on a host of many cores
+
 
 def hash_slots(workers: int) -> int:
-    """One worker's share of the CPUs this process may run on: with as many argon2 hashes
-    at once as there are cores, each costs least (more evict each other's 19 MiB)."""
-    return max(1, len(os.sched_getaffinity(0)) // workers)
+    """One worker's share of the CPUs this process may run on (at most MAX_HASH_SLOTS):
+    with as many argon2 hashes at once as there are cores, each costs least (more evict
+    each other's 19 MiB)."""
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere every CPU
+    cpus = len(affinity(0)) if affinity else (os.cpu_count() or 1)
+    return max(1, min(MAX_HASH_SLOTS, cpus // workers))
 
 
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105

@@ -344,7 +344,8 @@ async def test_postgres_planning_offers_lets_a_booking_of_a_waiting_patient_thro
         return offered
 
     async with SqlUnitOfWork(engine) as booking:
-        # The locks `prepare` takes, patient then doctor, one at a time.
+        # A placement's locks, patient then doctor (`prepare` takes both in one statement;
+        # two here, so that planning can start in between).
         await booking.patients.get(second.id, lock=True)
         planning = asyncio.create_task(plan())
         await asyncio.sleep(0.3)
@@ -420,3 +421,29 @@ async def test_two_admins_removing_each_other_leave_one_admin(
         )
         assert admins == 1
     print(f"\n[{engine.dialect.name}] last admin ({rounds} rounds): {dict(outcomes)}")
+
+
+@postgres_only
+async def test_postgres_an_attempt_does_not_wait_for_a_row_another_attempt_holds(
+    engine: AsyncEngine, seed: Seed
+) -> None:
+    """Counting an attempt also drops other keys' ended windows, but skips a row another
+    attempt holds: two attempts, each holding its own key and sweeping the other's, would
+    otherwise deadlock. The skipped row is dropped by a later attempt."""
+    now = seed.clock.now()
+    window = timedelta(minutes=15)
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.login_failures.record("held", now - 2 * window, now - 3 * window)
+        await uow.commit()
+
+    async def count(key: str) -> int:
+        async with SqlUnitOfWork(engine, autocommit=True) as uow:
+            return (await uow.login_failures.record(key, now, now - window)).count
+
+    async with SqlUnitOfWork(engine) as holder:  # an attempt on "held" under way
+        await holder.login_failures.record("held", now - 2 * window, now - 3 * window)
+        assert await asyncio.wait_for(count("other"), timeout=5) == 1
+    stale = "SELECT count(*) FROM login_failures WHERE key = 'held'"
+    assert await count_rows(engine, stale) == 1  # skipped while held
+    assert await count("another") == 1
+    assert await count_rows(engine, stale) == 0  # dropped once free

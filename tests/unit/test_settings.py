@@ -7,7 +7,13 @@ import os
 import pydantic
 import pytest
 
-from appointments.settings import DEVELOPMENT_SECRET, MIN_SECRET_LENGTH, Settings, hash_slots
+from appointments.settings import (
+    DEVELOPMENT_SECRET,
+    MAX_HASH_SLOTS,
+    MIN_SECRET_LENGTH,
+    Settings,
+    hash_slots,
+)
 
 STRONG_SECRET = "s" * 48
 
@@ -117,9 +123,14 @@ def test_hash_concurrency_defaults_to_each_workers_share_of_the_cpus(
 ) -> None:
     """Unset, `serve --workers N` gives each worker cores / N hashing slots (at least
     one), and a lone process all of them; a value set is kept."""
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(4)))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(4)), raising=False)
     assert load().password_hash_concurrency is None
     assert [hash_slots(workers) for workers in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert hash_slots(1) == MAX_HASH_SLOTS  # a big host: memory stays bounded
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # not Linux
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert hash_slots(1) == 2
     assert load(password_hash_concurrency=3).password_hash_concurrency == 3
     with pytest.raises(pydantic.ValidationError):
         load(password_hash_concurrency=0)

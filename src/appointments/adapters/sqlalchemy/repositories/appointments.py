@@ -129,8 +129,9 @@ class SqlAppointmentRepository(SqlEntityRepository[Appointment]):
 
     async def add_at_commit(self, entity: Appointment) -> None:
         row = _row(entity)
-        values = {f"appointment_{name}": value for name, value in row.items()}
-        await self._db.later(one_row(appointments, tuple(row), "appointment_"), values)
+        # "later_": no column of the tables written with it starts so (Database.later).
+        values = {f"later_{name}": value for name, value in row.items()}
+        await self._db.later(one_row(appointments, tuple(row), "later_"), values)
 
     async def save(self, entity: Appointment) -> None:
         await self._db.execute(updating(appointments), {**_row(entity), "where_id": entity.id})

@@ -59,9 +59,10 @@ _CALENDAR = (
     )
 )
 # A placement's parties: the patient's columns beside the calendar's, both rows locked
-# (FOR NO KEY UPDATE, see base.lock_mode) in the order the OF list names them: PostgreSQL
-# locks a result row's tables in that order, so the patient's lock comes first, as it
-# does where `patients.get(lock=True)` runs on its own.
+# (FOR NO KEY UPDATE, see base.lock_mode) in the order the OF list names them: PostgreSQL's
+# executor locks a result row's tables in that order (nodeLockRows.c; not documented, so
+# test_a_placement_locks_its_patient_before_its_doctor guards it), so the patient's lock
+# comes first, as where `patients.get(lock=True)` runs on its own.
 _PATIENT_FIELDS = field_names(Patient)
 _FOR_PLACEMENT = (
     _CALENDAR.add_columns(

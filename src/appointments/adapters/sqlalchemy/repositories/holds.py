@@ -13,10 +13,8 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
     delete,
     false,
-    literal,
     or_,
     select,
     true,
@@ -31,7 +29,6 @@ from appointments.adapters.sqlalchemy.repositories.base import (
     entity_from,
     values_of,
 )
-from appointments.adapters.sqlalchemy.tables import doctors
 from appointments.application.access import WaitlistScope
 from appointments.application.ports.holds import WaitlistFilter
 from appointments.application.ports.queries import Page, PageRequest
@@ -79,14 +76,8 @@ def _blocking(*, by_room: bool, excluding: bool) -> Select[Any]:
 
 class SqlHoldRepository(SqlRepository):
     async def add(self, hold: Hold) -> None:
+        # The doctor's holds_until is raised by the database (a trigger, migration 0011).
         await self._db.execute(holds.insert().values(_hold_row(hold)))
-        # The doctor's holds_until (PlacementParties) is never behind a hold's expiry. The
-        # hold's placement has locked the doctor's row, so this waits for nobody.
-        until, expires = doctors.c.holds_until, literal(hold.expires_at, doctors.c.holds_until.type)
-        later = case((or_(until.is_(None), until < expires), expires), else_=until)
-        await self._db.execute(
-            update(doctors).where(doctors.c.id == hold.doctor_id).values(holds_until=later)
-        )
 
     async def get(self, hold_id: UUID, *, lock: bool = False) -> Hold | None:
         query = select(holds).where(holds.c.id == hold_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, delete
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import ReturningInsert
@@ -43,9 +43,17 @@ def _attempt(dialect: str) -> ReturningInsert[int, datetime]:
     return statement.returning(t.c.count, t.c.first_failed_at)
 
 
+# Rows another attempt holds are skipped, not waited for: two attempts, each holding its
+# own key's row and sweeping the other's, would deadlock. A skipped row goes next time.
 _SWEEP = delete(login_failures).where(
-    login_failures.c.first_failed_at <= bindparam("window"),
-    login_failures.c.key != bindparam("key"),
+    login_failures.c.key.in_(
+        select(login_failures.c.key)
+        .where(
+            login_failures.c.first_failed_at <= bindparam("window"),
+            login_failures.c.key != bindparam("key"),
+        )
+        .with_for_update(skip_locked=True)
+    )
 )
 _ATTEMPT = {dialect: _attempt(dialect) for dialect in ("postgresql", "sqlite")}
 _CLEAR = delete(login_failures).where(login_failures.c.key == bindparam("cleared_key"))
