@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import CursorResult, Executable, Insert, Table, UpdateBase, insert
+from sqlalchemy import CursorResult, Executable, UpdateBase
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -22,12 +21,6 @@ def _reraise(error: Exception) -> NoReturn:
     if translated is None:
         raise error
     raise translated from error
-
-
-@functools.cache
-def inserting(table: Table) -> Insert:
-    """INSERT INTO table, its values given at execution (built once)."""
-    return insert(table)
 
 
 @dataclass(slots=True)

@@ -25,10 +25,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from appointments.adapters.sqlalchemy.database import Database, inserting
+from appointments.adapters.sqlalchemy.database import Database
 from appointments.application.ports.queries import PageRequest
-
-__all__ = ["inserting"]  # re-exported: the repositories build their INSERTs with it
 
 
 class Dataclass(Protocol):
@@ -60,9 +58,17 @@ def entity_from(cls: type[E], row: Row[Any], **converted: Any) -> E:
     )
 
 
-def upsert(db: Database, table: Table) -> PgInsert | SqliteInsert:
-    """An INSERT that can take ON CONFLICT, in the database's own dialect."""
-    return (pg_insert if db.dialect_name == "postgresql" else sqlite_insert)(table)
+def upsert(db: Database | str, table: Table) -> PgInsert | SqliteInsert:
+    """An INSERT that can take ON CONFLICT, in the database's own dialect (or the one
+    named, for a statement built once per dialect)."""
+    dialect = db if isinstance(db, str) else db.dialect_name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+@functools.cache
+def inserting(table: Table) -> Insert:
+    """INSERT INTO table, its values given at execution (built once)."""
+    return insert(table)
 
 
 @functools.cache

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.dml import ReturningInsert
 
 from appointments.adapters.sqlalchemy.repositories.base import SqlRepository, upsert
@@ -30,7 +28,7 @@ def _attempt(dialect: str) -> ReturningInsert[int, datetime]:
     for random usernames cannot pile up); SQLite takes no DELETE in a WITH."""
     t = login_failures
     expired = t.c.first_failed_at <= bindparam("window")
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(t).values(
+    statement = upsert(dialect, t).values(
         key=bindparam("key"), count=1, first_failed_at=bindparam("now")
     )
     restarted = case((expired, statement.excluded.first_failed_at), else_=t.c.first_failed_at)
